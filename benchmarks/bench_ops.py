@@ -1,0 +1,145 @@
+"""Benchmark convgrad.ops against PyTorch (CPU) on the project's configurations.
+
+    python benchmarks/bench_ops.py [--configs NAME ...] [--dtype float32 float64] [--repeat 7]
+
+For every configuration and dtype it times, interleaved in one run (best of --repeat after a
+warm-up), the forward pass and the forward + backward pass (∂x, ∂w, ∂b) of convgrad and of
+torch, and prints a Markdown table with milliseconds, GFLOP/s and the time ratio convgrad/torch.
+The machines are noisy: compare ratios from one run, not absolute times across runs.
+The last column is the ratio of the "straightforward NumPy" version in
+shared/bench/ANCHORS.md (im2col forward, zero-inserted full-correlation input gradient).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from convgrad import ops
+
+CONFIGS = Path(__file__).with_name("configs.json")
+# fwd+bwd time ratio straightforward-NumPy / torch, from shared/bench/ANCHORS.md
+STRAIGHTFORWARD_RATIO = {
+    "float32": {"mnist_small": 4.90, "mnist_2": 3.50, "resnet_3x3": 2.09, "resnet_stride2": 3.39,
+                "pointwise": 1.12, "depthwise": 8.28, "dilated": 1.98, "large_kernel": 6.26,
+                "conv1d": 1.74, "conv3d": 5.02},
+    "float64": {"mnist_small": 7.07, "mnist_2": 1.86, "resnet_3x3": 0.78, "resnet_stride2": 2.57,
+                "pointwise": 1.09, "depthwise": 2.55, "dilated": 1.01, "large_kernel": 0.52,
+                "conv1d": 1.13, "conv3d": 0.71},
+}
+
+
+def flops_per_pass(cfg: dict) -> float:
+    """2·N·C_out·(C_in/groups)·ΠK·Π(out) multiply-adds counted as two FLOPs."""
+    d = cfg["dims"]
+    out = [ops.output_length(n, cfg["k"], cfg["stride"], cfg["dilation"], cfg["padding"],
+                             cfg["padding"]) for n in cfg["size"]]
+    return (2.0 * cfg["N"] * cfg["Cout"] * cfg["Cin"] // cfg["groups"] * cfg["k"] ** d
+            * math.prod(out))
+
+
+def make_cases(cfg: dict, dtype: str):
+    import torch
+    import torch.nn.functional as tf
+
+    rng = np.random.default_rng(0)
+    d = cfg["dims"]
+    x = rng.standard_normal((cfg["N"], cfg["Cin"], *cfg["size"])).astype(dtype)
+    w = rng.standard_normal((cfg["Cout"], cfg["Cin"] // cfg["groups"], *[cfg["k"]] * d))
+    w = (w / math.sqrt(w[0].size)).astype(dtype)
+    b = rng.standard_normal(cfg["Cout"]).astype(dtype)
+    opts = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                groups=cfg["groups"])
+    dy = rng.standard_normal(ops.conv(x, w, b, **opts).shape).astype(dtype)
+    spatial = tuple(range(2, 2 + d))
+
+    def cg_forward():
+        return ops.conv(x, w, b, **opts)
+
+    def cg_forward_backward():
+        ops.conv(x, w, b, **opts)
+        ops.conv_grad_input(dy, w, x.shape, **opts)
+        ops.conv_grad_weight(x, dy, w.shape, **opts)
+        return dy.sum(axis=(0,) + spatial)
+
+    torch_conv = {1: tf.conv1d, 2: tf.conv2d, 3: tf.conv3d}[d]
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tdy = torch.tensor(dy)
+
+    def torch_forward():
+        with torch.no_grad():
+            return torch_conv(tx, tw, tb, **opts)
+
+    def torch_forward_backward():
+        tx.grad = tw.grad = tb.grad = None
+        torch_conv(tx, tw, tb, **opts).backward(tdy)
+
+    return {"cg_fwd": cg_forward, "cg_fwdbwd": cg_forward_backward,
+            "torch_fwd": torch_forward, "torch_fwdbwd": torch_forward_backward}
+
+
+def best_times(cases: dict, repeat: int) -> dict:
+    """Interleaved timing: each round runs every case once; the best round per case counts."""
+    for fn in cases.values():
+        fn()
+    best = {name: math.inf for name in cases}
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def main(argv=None) -> list[dict]:
+    import torch
+
+    all_configs = json.loads(CONFIGS.read_text())["configs"]
+    names = [c["name"] for c in all_configs]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", choices=names, default=names)
+    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"],
+                        default=["float32", "float64"])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+
+    print(f"numpy {np.__version__}, torch {torch.__version__}, threads 2; best of {args.repeat}\n")
+    print("| config | dtype | cg fwd ms | torch fwd ms | fwd ratio | cg fwd+bwd ms | "
+          "torch fwd+bwd ms | fwd+bwd ratio | cg GFLOP/s fwd+bwd | straightforward ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for dtype in args.dtype:
+        for cfg in all_configs:
+            if cfg["name"] not in args.configs:
+                continue
+            t = best_times(make_cases(cfg, dtype), args.repeat)
+            row = {"config": cfg["name"], "dtype": dtype,
+                   **{k: v * 1e3 for k, v in t.items()},
+                   "fwd_ratio": t["cg_fwd"] / t["torch_fwd"],
+                   "fwdbwd_ratio": t["cg_fwdbwd"] / t["torch_fwdbwd"],
+                   "cg_gflops_fwdbwd": 3 * flops_per_pass(cfg) / t["cg_fwdbwd"] / 1e9,
+                   "straightforward_ratio": STRAIGHTFORWARD_RATIO[dtype].get(cfg["name"])}
+            rows.append(row)
+            print(f"| {row['config']} | {dtype} | {row['cg_fwd']:.2f} | {row['torch_fwd']:.2f} | "
+                  f"{row['fwd_ratio']:.2f} | {row['cg_fwdbwd']:.2f} | {row['torch_fwdbwd']:.2f} | "
+                  f"{row['fwdbwd_ratio']:.2f} | {row['cg_gflops_fwdbwd']:.0f} | "
+                  f"{row['straightforward_ratio']} |", flush=True)
+    for dtype in args.dtype:
+        ratios = [r["fwdbwd_ratio"] for r in rows if r["dtype"] == dtype]
+        if ratios:
+            print(f"\n{dtype}: geometric mean fwd+bwd ratio convgrad/torch = "
+                  f"{math.exp(np.mean(np.log(ratios))):.2f}, worst = {max(ratios):.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

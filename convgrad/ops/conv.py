@@ -1,0 +1,312 @@
+r"""One N-d convolution primitive and its two gradients, each computed by that same primitive.
+
+Notation (per spatial axis): input length n, kernel k, stride s, dilation d, padding (lo, hi),
+effective kernel ke = d·(k−1)+1, output length m = ⌊(n + lo + hi − ke)/s⌋ + 1, remainder
+r = (n + lo + hi − ke) mod s. Shapes are PyTorch's: x (N, C_in, *S), w (C_out, C_in/g, *K),
+y (N, C_out, *M).
+
+The primitive (cross-correlation, as in every deep-learning framework)::
+
+    y[n, o, p] = b[o] + Σ_{c ∈ group(o)} Σ_j  x_pad[n, c, p·s + j·d] · w[o, c, j]
+
+Its two transpose rules, derived the way one transposes a matrix product ``y = W x``: each
+input element meets each weight in exactly the terms above, so the chain rule collects
+
+    ∂L/∂x[n, c, i] = Σ_{o, p, j : p·s + j·d = i + lo}  ∂L/∂y[n, o, p] · w[o, c, j]
+    ∂L/∂w[o, c, j] = Σ_{n, p}  x_pad[n, c, p·s + j·d] · ∂L/∂y[n, o, p]
+
+* ∂L/∂x is again a correlation: of ∂L/∂y with s − 1 zeros inserted between its elements, padded
+  by (ke − 1 − lo, ke − 1 − hi + r), against the 180°-rotated kernel with in/out channels swapped,
+  stride 1, dilation d. With s = 1 and no padding it is the textbook *full* convolution with
+  rot180(F). The inserted zeros are never materialised: the output splits into s phases per axis
+  (i ≡ a mod s), and phase a only ever meets the taps j with j·d ≡ ke − 1 − lo − a (mod s) — an
+  ordinary stride-1 correlation of ∂L/∂y with that sub-sampled, rotated kernel (see
+  ``_input_grad_phases``). Each phase is still a call of the primitive.
+* ∂L/∂w is a correlation of x with ∂L/∂y playing the kernel: batch and channel axes swap roles
+  (N is contracted, C_in becomes the batch), the kernel ∂L/∂y is dilated by s, the window moves
+  by d, and the padding is (lo, hi − r) — the r positions no window reached are cropped. With
+  groups, each C_in/g slice pairs only with its own C_out/g slices of ∂L/∂y: the same grouped
+  primitive, with the group axis kept.
+
+Negative padding means crop. Because both gradients are calls of ``conv``'s core, the autograd
+engine that differentiates them gets double backward with no new math.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+from typing import Sequence
+
+import numpy as np
+
+from .geometry import (
+    ConvGeometry,
+    IntOrInts,
+    Padding,
+    check_arrays,
+    conv_geometry,
+    effective_kernel,
+    transpose_geometry,
+)
+from .windows import pad_or_crop, sliding_windows
+
+_workspace_limit = 256 * 2**20
+
+
+def set_workspace_limit(nbytes: int) -> int:
+    """Set the cap (bytes) on the column buffer one call may allocate; returns the old cap.
+
+    Calls tile over the batch so that each tile's buffer fits; a single image whose buffer is
+    larger than the cap is still processed whole (the cap is not a hard limit below that).
+    """
+    global _workspace_limit
+    if not isinstance(nbytes, int) or nbytes < 1:
+        raise ValueError(f"set_workspace_limit: nbytes must be a positive int, got {nbytes!r}")
+    old, _workspace_limit = _workspace_limit, nbytes
+    return old
+
+
+def get_workspace_limit() -> int:
+    """The current cap (bytes) on one call's column buffer."""
+    return _workspace_limit
+
+
+def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
+         padding: Padding = 0, dilation: IntOrInts = 1, groups: int = 1) -> np.ndarray:
+    """N-d cross-correlation ``y = x ⋆ w + b`` with PyTorch's semantics (``conv1d/2d/3d``).
+
+    Parameters
+    ----------
+    x : (N, C_in, *S) float32 or float64 array; the number of spatial dims D is ``x.ndim − 2``.
+    w : (C_out, C_in/groups, *K) array of the same dtype.
+    b : optional (C_out,) bias.
+    stride, dilation : int or D ints, positive. ``dilation=1`` means none.
+    padding : int, D ints, D ``(lo, hi)`` pairs, or ``'valid'``, ``'same'`` (output ⌈n/s⌉, extra
+        pixel on the high side), ``'full'`` (ke − 1 on both sides).
+    groups : C_in and C_out split into ``groups`` independent blocks (``groups = C_in``:
+        depthwise; ``C_out = m·C_in``: channel multiplier m).
+
+    Returns
+    -------
+    y : (N, C_out, *M) with ``M = ⌊(n + lo + hi − d·(k−1) − 1)/s⌋ + 1`` per axis, dtype of x.
+
+    Example
+    -------
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3); w = np.ones((1, 1, 2, 2))
+    >>> conv(x, w)[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    x, w, b = check_arrays("conv", x=x, w=w, b=b)
+    geo = conv_geometry("conv", x.shape, w.shape, stride, padding, dilation, groups)
+    _check_bias("conv", b, geo.out_channels)
+    g = geo.groups
+    xg = pad_or_crop(x, geo.padding).reshape(geo.batch, g, -1, *_padded(geo))
+    y = _correlate(xg, w.reshape(g, -1, *w.shape[1:]), geo.stride, geo.dilation)
+    y = y.reshape(geo.output_shape)
+    if b is not None:
+        y += b.reshape(-1, *(1,) * geo.ndim)
+    return y
+
+
+def conv_grad_input(dy: np.ndarray, w: np.ndarray, input_shape: Sequence[int], *,
+                    stride: IntOrInts = 1, padding: Padding = 0, dilation: IntOrInts = 1,
+                    groups: int = 1) -> np.ndarray:
+    """∂L/∂x of ``y = conv(x, w, …)`` given ``dy = ∂L/∂y``: a *full* correlation with rot180(w).
+
+    ``dx = (dy with s−1 zeros inserted, padded by (ke−1−lo, ke−1−hi+r)) ⋆ rot180(w)ᵀ``, stride 1,
+    dilation d, the kernel's in/out channels swapped within each group; computed phase by phase
+    without the zeros (module docstring). ``input_shape`` (N, C_in, *S) fixes n, hence r, which
+    ``dy`` alone cannot tell.
+
+    Returns dx with shape ``input_shape`` and the dtype of dy.
+
+    Example (textbook: X 3×3, F 2×2, O 2×2; ∂L/∂X is the full correlation of ∂L/∂O with rot180 F)
+    >>> w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]]); dy = np.ones((1, 1, 2, 2))
+    >>> conv_grad_input(dy, w, (1, 1, 3, 3))[0, 0]
+    array([[ 1.,  3.,  2.],
+           [ 4., 10.,  6.],
+           [ 3.,  7.,  4.]])
+    """
+    dy, w = check_arrays("conv_grad_input", dy=dy, w=w)
+    geo = _geometry_for_grad("conv_grad_input", input_shape, w.shape, dy.shape, stride, padding,
+                             dilation, groups)
+    return _input_grad(dy, w, geo)
+
+
+def conv_grad_weight(x: np.ndarray, dy: np.ndarray, weight_shape: Sequence[int], *,
+                     stride: IntOrInts = 1, padding: Padding = 0, dilation: IntOrInts = 1,
+                     groups: int = 1) -> np.ndarray:
+    """∂L/∂w of ``y = conv(x, w, …)`` given ``dy = ∂L/∂y``: the correlation of x with dy.
+
+    ``dw[o, c, j] = Σ_{n,p} x_pad[n, c, p·s + j·d] · dy[n, o, p]`` — the primitive with batch and
+    channel axes swapped, dy as a kernel dilated by s, window stride d, padding (lo, hi − r).
+
+    Returns dw with shape ``weight_shape`` (C_out, C_in/groups, *K) and the dtype of x.
+
+    Example (textbook: ∂L/∂F is the valid correlation of X with ∂L/∂O)
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3); dy = np.ones((1, 1, 2, 2))
+    >>> conv_grad_weight(x, dy, (1, 1, 2, 2))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    x, dy = check_arrays("conv_grad_weight", x=x, dy=dy)
+    geo = _geometry_for_grad("conv_grad_weight", x.shape, weight_shape, dy.shape, stride, padding,
+                             dilation, groups)
+    return _weight_grad(x, dy, geo)
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
+                   stride: IntOrInts = 1, padding: Padding = 0, output_padding: IntOrInts = 0,
+                   groups: int = 1, dilation: IntOrInts = 1) -> np.ndarray:
+    """Transposed convolution (``conv_transpose1d/2d/3d``): the input gradient of ``conv``.
+
+    x : (N, C_in, *S); w : (C_in, C_out/groups, *K) (PyTorch's layout for transposed conv).
+    Output length per axis ``(n − 1)·s − lo − hi + d·(k − 1) + output_padding + 1``: it is the
+    ``conv`` whose output has x's shape, and ``output_padding < max(s, d)`` picks which of the
+    s input lengths (the remainder r) is meant. ``padding``: int, D ints, D ``(lo, hi)`` pairs,
+    or ``'valid'``.
+
+    >>> conv_transpose(np.ones((1, 1, 2)), np.array([[[1.0, 2.0]]]), stride=2)[0, 0]
+    array([1., 2., 1., 2.])
+    """
+    x, w, b = check_arrays("conv_transpose", x=x, w=w, b=b)
+    geo = transpose_geometry("conv_transpose", x.shape, w.shape, stride, padding, output_padding,
+                             groups, dilation)
+    _check_bias("conv_transpose", b, geo.in_channels)
+    y = _input_grad(x, w, geo)
+    if b is not None:
+        y += b.reshape(-1, *(1,) * geo.ndim)
+    return y
+
+
+# ----------------------------------------------------------------------------- the two rules
+
+def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w)."""
+    g, ndim = geo.groups, geo.ndim
+    dyg = dy.reshape(geo.batch, g, -1, *geo.out_size)
+    # rot180, in/out channels swapped within each group: (g, C_in/g, C_out/g, *K)
+    flip = (slice(None),) * 3 + (slice(None, None, -1),) * ndim
+    w_rot = w.reshape(g, -1, *w.shape[1:]).swapaxes(1, 2)[flip]
+    phases = [_input_grad_phases(n, m, k, s, d, lo)
+              for n, m, k, s, d, (lo, _) in zip(geo.in_size, geo.out_size, geo.kernel,
+                                                geo.stride, geo.dilation, geo.padding)]
+    if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
+        _, dil, pads, _ = zip(*(axis[0] for axis in phases))
+        return _correlate(pad_or_crop(dyg, pads), w_rot, (1,) * ndim, dil).reshape(
+            geo.input_shape)
+    dx = np.zeros((geo.batch, g, geo.in_channels // g, *geo.in_size), dtype=dy.dtype)
+    for combo in product(*phases):
+        taps, dil, pads, where = zip(*combo)
+        part = _correlate(pad_or_crop(dyg, pads), w_rot[(slice(None),) * 3 + taps],
+                          (1,) * ndim, dil)
+        dx[(slice(None),) * 3 + where] = part
+    return dx.reshape(geo.input_shape)
+
+
+def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[tuple]:
+    """Per-axis stride phases of the input gradient: (taps, dilation, (lo, hi), output slice).
+
+    Output positions i ≡ a (mod s) read the zero-inserted dy only through the rotated taps j with
+    j·d ≡ P − a (mod s), P = ke − 1 − lo. Those taps are j_a, j_a + s', … with s' = s/gcd(d, s);
+    consecutive ones land d/gcd(d, s) apart in dy. So phase a is a stride-1 correlation of dy with
+    rot180(w)[j_a::s'], dilation d/gcd(d, s), padded by −e_a on the low side, where
+    e_a = (a + j_a·d − P)/s, and as much on the high side as gives ⌈(n − a)/s⌉ outputs.
+    Phases that meet no tap contribute zeros and are left out.
+    """
+    ke = effective_kernel(k, d)
+    big_p = ke - 1 - lo
+    step = s // math.gcd(d, s)
+    phase_dilation = d // math.gcd(d, s)
+    phases = []
+    for a in range(min(s, n)):
+        first = next((j for j in range(min(k, step)) if (j * d - (big_p - a)) % s == 0), None)
+        if first is None:
+            continue
+        count = len(range(first, k, step))
+        e = (a + first * d - big_p) // s
+        length = -(-(n - a) // s)
+        hi = length - 1 + effective_kernel(count, phase_dilation) - m + e
+        phases.append((slice(first, None, step), phase_dilation, (-e, hi), slice(a, None, s)))
+    return phases
+
+
+def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dw as the correlation of x (batch ↔ channels) with dy as kernel, dilated by s."""
+    g = geo.groups
+    pads = tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
+    xp = pad_or_crop(x, pads)
+    spatial = tuple(range(3, 3 + geo.ndim))
+    # x as (C_in/g, g, N, *S): C_in/g is the batch, N the contracted channel axis.
+    xg = xp.reshape(geo.batch, g, -1, *xp.shape[2:]).transpose(2, 1, 0, *spatial)
+    # dy as a (g, C_out/g, N, *M) kernel.
+    dyg = dy.reshape(geo.batch, g, -1, *geo.out_size).transpose(1, 2, 0, *spatial)
+    dw = _correlate(xg, dyg, geo.dilation, geo.stride)        # (C_in/g, g, C_out/g, *K)
+    return dw.transpose(1, 2, 0, *spatial).reshape(geo.weight_shape)
+
+
+# ----------------------------------------------------------------------------- the core
+
+def _correlate(xg: np.ndarray, wg: np.ndarray, stride: Sequence[int],
+               dilation: Sequence[int]) -> np.ndarray:
+    """Grouped valid correlation: xg (B, G, Ci, *S) ⋆ wg (G, Co, Ci, *K) → (B, G, Co, *M).
+
+    The windows are a strided view; the one copy is the column buffer, laid out so that the
+    longer of (kernel taps, output positions) is innermost — that is where x is read
+    sequentially — and contracted by one batched matmul over groups, tiled over B to keep the
+    buffer under the workspace limit.
+    """
+    ndim = xg.ndim - 3
+    batch, groups, ci = xg.shape[:3]
+    co, kernel = wg.shape[1], wg.shape[3:]
+    win = sliding_windows(xg, kernel, stride, dilation)        # (B, G, Ci, *M, *K)
+    out_size = win.shape[3:3 + ndim]
+    pk, pm = math.prod(kernel), math.prod(out_size)
+    w_mat = wg.reshape(groups, co, ci * pk)
+    m_axes, k_axes = range(3, 3 + ndim), range(3 + ndim, 3 + 2 * ndim)
+    out = np.empty((batch, groups, co, pm), dtype=xg.dtype)
+    per_item = groups * ci * pk * pm * xg.dtype.itemsize
+    tile = max(1, min(batch, _workspace_limit // max(per_item, 1)))
+    for start in range(0, batch, tile):
+        part = win[start:start + tile]
+        nb = part.shape[0]
+        if pk <= pm:   # columns (G, Ci·ΠK, nb·ΠM): output positions innermost
+            cols = part.transpose(1, 2, *k_axes, 0, *m_axes).reshape(groups, ci * pk, nb * pm)
+            res = np.matmul(w_mat, cols).reshape(groups, co, nb, pm)
+            out[start:start + nb] = res.transpose(2, 0, 1, 3)
+        else:          # columns (G, nb·ΠM, Ci·ΠK): kernel taps innermost
+            cols = part.transpose(1, 0, *m_axes, 2, *k_axes).reshape(groups, nb * pm, ci * pk)
+            res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, pm, co)
+            out[start:start + nb] = res.transpose(1, 0, 3, 2)
+    return out.reshape(batch, groups, co, *out_size)
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _geometry_for_grad(op: str, input_shape, weight_shape, dy_shape, stride, padding, dilation,
+                       groups) -> ConvGeometry:
+    """Geometry of the forward conv a gradient belongs to, checked against dy's shape."""
+    for name, shape in (("input_shape", input_shape), ("weight_shape", weight_shape)):
+        if not (isinstance(shape, (tuple, list)) and all(
+                isinstance(v, (int, np.integer)) for v in shape)):
+            raise TypeError(f"{op}: {name} must be a tuple of ints, got {shape!r}")
+    geo = conv_geometry(op, input_shape, weight_shape, stride, padding, dilation, groups)
+    if tuple(dy_shape) != geo.output_shape:
+        raise ValueError(
+            f"{op}: dy.shape={tuple(dy_shape)} does not match the forward output: input_shape="
+            f"{tuple(geo.input_shape)}, weight_shape={tuple(geo.weight_shape)}, stride="
+            f"{geo.stride}, padding={geo.padding}, dilation={geo.dilation} give "
+            f"{geo.output_shape}")
+    return geo
+
+
+def _check_bias(op: str, b: np.ndarray | None, out_channels: int) -> None:
+    if b is not None and b.shape != (out_channels,):
+        raise ValueError(f"{op}: bias must have shape (C_out,) = ({out_channels},), "
+                         f"got b.shape={b.shape}")
+
+
+def _padded(geo: ConvGeometry) -> tuple[int, ...]:
+    return tuple(n + lo + hi for n, (lo, hi) in zip(geo.in_size, geo.padding))

@@ -1,0 +1,53 @@
+"""The window builder and the pad/crop step: zero-copy views that the convolution contracts."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Zero-pad (positive) or crop (negative) the last ``len(pads)`` axes by ``(lo, hi)`` each.
+
+    Crop-only returns a view; any padding allocates one zero-filled array and copies the overlap.
+
+    >>> pad_or_crop(np.arange(4.0), [(1, -2)])
+    array([0., 0., 1.])
+    """
+    ndim = len(pads)
+    lead = x.shape[: x.ndim - ndim]
+    if all(lo <= 0 and hi <= 0 for lo, hi in pads):
+        return x[(...,) + tuple(slice(-lo, n + hi) for n, (lo, hi) in zip(x.shape[-ndim:], pads))]
+    new_size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-ndim:], pads))
+    out = np.zeros(lead + new_size, dtype=x.dtype)
+    src, dst = [], []
+    for n, (lo, hi) in zip(x.shape[-ndim:], pads):
+        start, stop = max(-lo, 0), min(n, n + hi)          # the part of x that survives
+        if start >= stop:
+            return out                                      # nothing of x survives: all zeros
+        src.append(slice(start, stop))
+        dst.append(slice(start + lo, stop + lo))
+    out[(...,) + tuple(dst)] = x[(...,) + tuple(src)]
+    return out
+
+
+def sliding_windows(x: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
+                    dilation: Sequence[int]) -> np.ndarray:
+    """Read-only view of every window over the last ``len(kernel)`` axes, no copy.
+
+    Returns shape ``(*lead, *out, *kernel)`` with ``view[..., p, j] = x[..., p·s + j·d]``
+    per spatial axis, ``out = ⌊(n − d·(k−1) − 1)/s⌋ + 1``.
+
+    >>> sliding_windows(np.arange(5), (2,), (2,), (1,)).tolist()
+    [[0, 1], [2, 3]]
+    """
+    ndim = len(kernel)
+    size, steps = x.shape[-ndim:], x.strides[-ndim:]
+    out = tuple((n - d * (k - 1) - 1) // s + 1
+                for n, k, s, d in zip(size, kernel, stride, dilation))
+    shape = x.shape[:-ndim] + out + tuple(kernel)
+    strides = (x.strides[:-ndim] + tuple(st * s for st, s in zip(steps, stride))
+               + tuple(st * d for st, d in zip(steps, dilation)))
+    return as_strided(x, shape, strides, writeable=False)

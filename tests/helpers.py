@@ -1,0 +1,179 @@
+"""The one test helper module: cases, the torch oracle, the tolerance rule, hypothesis strategies.
+
+Torch is the semantic oracle. Locally a missing torch skips the torch tests; with
+CONVGRAD_REQUIRE_TORCH=1 (set by .ci/run) it is an error instead, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+
+
+def import_torch():
+    if os.environ.get("CONVGRAD_REQUIRE_TORCH"):
+        import torch  # noqa: PLC0415  (a missing torch must fail the run)
+        return torch
+    return pytest.importorskip("torch")
+
+
+def rel_err(got: np.ndarray, want: np.ndarray) -> float:
+    """max |got − want| / max |want| (0 when both are all zeros)."""
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    diff = float(np.max(np.abs(got - want))) if want.size else 0.0
+    return diff / scale if scale > 0 else diff
+
+
+def assert_close(got, want, dtype: str, what: str = "") -> None:
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    assert got.dtype == np.dtype(dtype), f"{what}: dtype {got.dtype} != {dtype}"
+    err = rel_err(got.astype(np.float64), want.astype(np.float64))
+    assert err <= TOLERANCE[dtype], f"{what}: relative error {err:.3g} > {TOLERANCE[dtype]}"
+
+
+@dataclass
+class Case:
+    """One convolution configuration, with PyTorch's meaning for every field."""
+
+    size: tuple
+    kernel: tuple
+    cin: int = 1
+    cout: int = 1
+    batch: int = 1
+    stride: object = 1
+    padding: object = 0
+    dilation: object = 1
+    groups: int = 1
+    output_padding: object = 0          # transposed convolution only
+    dtype: str = "float64"
+    seed: int = 0
+
+    @property
+    def opts(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    groups=self.groups)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.size)
+
+    def arrays(self, transposed: bool = False):
+        """Seeded x, w, b for conv (or conv_transpose, whose w is (C_in, C_out/g, *K))."""
+        rng = np.random.default_rng(self.seed)
+        w_shape = ((self.cin, self.cout // self.groups) if transposed
+                   else (self.cout, self.cin // self.groups)) + tuple(self.kernel)
+        x = rng.standard_normal((self.batch, self.cin, *self.size))
+        w = rng.standard_normal(w_shape)
+        b = rng.standard_normal(self.cout)
+        return x.astype(self.dtype), w.astype(self.dtype), b.astype(self.dtype)
+
+    def pairs(self):
+        """(lo, hi) per dim, computed here from the rules as stated (independent of convgrad)."""
+        d = self.ndim
+        as_dim = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * d)
+        stride, dilation = as_dim(self.stride), as_dim(self.dilation)
+        ke = [di * (k - 1) + 1 for di, k in zip(dilation, self.kernel)]
+        if self.padding == "valid":
+            return [(0, 0)] * d
+        if self.padding == "full":
+            return [(e - 1, e - 1) for e in ke]
+        if self.padding == "same":
+            totals = [max((math.ceil(n / s) - 1) * s + e - n, 0)
+                      for n, s, e in zip(self.size, stride, ke)]
+            return [(t // 2, t - t // 2) for t in totals]
+        return [p if isinstance(p, (tuple, list)) else (p, p) for p in as_dim(self.padding)]
+
+
+def torch_conv_and_grads(case: Case, x, w, b, dy_seed: int = 1):
+    """torch's forward, and its autograd ∂x, ∂w for a random ∂L/∂y; returns numpy arrays."""
+    torch = import_torch()
+    tf = torch.nn.functional
+    conv = {1: tf.conv1d, 2: tf.conv2d, 3: tf.conv3d}[case.ndim]
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    pairs = case.pairs()
+    symmetric = all(lo == hi for lo, hi in pairs)
+    stride1 = case.stride == 1 or all(s == 1 for s in np.atleast_1d(case.stride))
+    if case.padding in ("valid",) or (case.padding == "same" and stride1):
+        inp, padding = tx, case.padding            # torch's own string rules
+    elif symmetric:
+        inp, padding = tx, [lo for lo, _ in pairs]
+    else:
+        inp = tf.pad(tx, [v for lo_hi in reversed(pairs) for v in lo_hi])
+        padding = 0
+    y = conv(inp, tw, tb, stride=case.stride, padding=padding, dilation=case.dilation,
+             groups=case.groups)
+    dy = np.random.default_rng(dy_seed).standard_normal(tuple(y.shape)).astype(case.dtype)
+    y.backward(torch.tensor(dy))
+    return y.detach().numpy(), dy, tx.grad.numpy(), tw.grad.numpy()
+
+
+def torch_conv_transpose(case: Case, x, w, b):
+    """torch's transposed conv; (lo, hi) pairs are applied by cropping an unpadded result."""
+    torch = import_torch()
+    tf = torch.nn.functional
+    conv_t = {1: tf.conv_transpose1d, 2: tf.conv_transpose2d, 3: tf.conv_transpose3d}[case.ndim]
+    pairs = case.pairs()
+    y = conv_t(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=case.stride, padding=0,
+               output_padding=case.output_padding, groups=case.groups,
+               dilation=case.dilation).numpy()
+    crop = tuple(slice(lo, y.shape[2 + i] - hi) for i, (lo, hi) in enumerate(pairs))
+    return y[(slice(None), slice(None)) + crop]
+
+
+# ----------------------------------------------------------------------------- strategies
+
+@st.composite
+def conv_cases(draw, dims=(1, 2, 3), dtype="float64", max_size=9, transposed=False):
+    """A valid configuration: every padding spelling, strides above the kernel, odd remainders,
+    dilation, groups (depthwise and channel multipliers), batch 1, non-square kernels."""
+    d = draw(st.sampled_from(dims))
+    small = max_size if d < 3 else min(max_size, 5)
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 4 if d < 3 else 3)) for _ in range(d))
+    per_dim = draw(st.booleans())
+    ints = (lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(d)) if per_dim
+            else draw(st.integers(lo, hi)))
+    stride, dilation = ints(1, 4), ints(1, 3)
+    kind = draw(st.sampled_from(["int", "per-dim", "pairs", "valid", "same", "full"]))
+    if transposed and kind in ("same", "full"):
+        kind = "valid"
+    padding = {"int": draw(st.integers(0, 3)),
+               "per-dim": tuple(draw(st.integers(0, 3)) for _ in range(d)),
+               "pairs": tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+                              for _ in range(d)),
+               }.get(kind, kind)
+    case = Case(size=(1,) * d, kernel=kernel, cin=cin, cout=cout,
+                batch=draw(st.integers(1, 3)), stride=stride, padding=padding,
+                dilation=dilation, groups=groups, dtype=dtype, seed=draw(st.integers(0, 99)))
+    dil = dilation if isinstance(dilation, tuple) else (dilation,) * d
+    size = []
+    for i, (k, di) in enumerate(zip(kernel, dil)):
+        n = draw(st.integers(1, small))
+        if transposed:
+            size.append(n)
+            continue
+        ke = di * (k - 1) + 1
+        lo, hi = case.pairs()[i] if kind not in ("same", "full", "valid") else (0, 0)
+        if kind in ("valid", "int", "per-dim", "pairs") and n + lo + hi < ke:
+            n = ke - lo - hi + draw(st.integers(0, 3))   # the kernel must fit the padded input
+        size.append(max(n, 1))
+    case.size = tuple(size)
+    if transposed:
+        strides = stride if isinstance(stride, tuple) else (stride,) * d
+        case.output_padding = tuple(draw(st.integers(0, max(s, di) - 1))
+                                    for s, di in zip(strides, dil))
+        pairs = case.pairs()
+        full = [(n - 1) * s + di * (k - 1) + 1 + e for n, s, di, k, e in
+                zip(case.size, strides, dil, kernel, case.output_padding)]
+        if any(f - lo - hi < 1 for f, (lo, hi) in zip(full, pairs)):
+            case.padding = 0                      # padding would crop everything
+    return case

@@ -1,0 +1,189 @@
+"""convgrad.ops against PyTorch (semantics), the plain-loop definitions and finite differences."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import (
+    Case,
+    assert_close,
+    conv_cases,
+    import_torch,
+    torch_conv_and_grads,
+    torch_conv_transpose,
+)
+from hypothesis import given, settings
+
+from convgrad import ops
+from convgrad.ops import reference as ref
+
+
+def check_against_torch(case: Case) -> None:
+    """Forward, ∂x and ∂w of convgrad.ops equal torch's (forward + autograd) for one case."""
+    x, w, b = case.arrays()
+    y_t, dy, dx_t, dw_t = torch_conv_and_grads(case, x, w, b)
+    assert_close(ops.conv(x, w, b, **case.opts), y_t, case.dtype, f"conv {case}")
+    assert_close(ops.conv_grad_input(dy, w, x.shape, **case.opts), dx_t, case.dtype,
+                 f"conv_grad_input {case}")
+    assert_close(ops.conv_grad_weight(x, dy, w.shape, **case.opts), dw_t, case.dtype,
+                 f"conv_grad_weight {case}")
+
+
+def check_against_reference(case: Case) -> None:
+    """The same three results equal the plain-loop definitions (no torch involved)."""
+    x, w, b = case.arrays()
+    y = ref.conv_reference(x, w, b, **case.opts)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(case.dtype)
+    assert_close(ops.conv(x, w, b, **case.opts), y, case.dtype, f"conv {case}")
+    assert_close(ops.conv_grad_input(dy, w, x.shape, **case.opts),
+                 ref.conv_grad_input_reference(dy, w, x.shape, **case.opts), case.dtype,
+                 f"conv_grad_input {case}")
+    assert_close(ops.conv_grad_weight(x, dy, w.shape, **case.opts),
+                 ref.conv_grad_weight_reference(x, dy, w.shape, **case.opts), case.dtype,
+                 f"conv_grad_weight {case}")
+
+
+def check_transpose_against_torch(case: Case) -> None:
+    x, w, b = case.arrays(transposed=True)
+    opts = dict(case.opts, output_padding=case.output_padding)
+    assert_close(ops.conv_transpose(x, w, b, **opts), torch_conv_transpose(case, x, w, b),
+                 case.dtype, f"conv_transpose {case}")
+
+
+# One line per case: the corners the issue names, each by itself.
+EDGE_CASES = [
+    Case(size=(3, 3), kernel=(2, 2)),                                        # textbook
+    Case(size=(7, 6), kernel=(3, 3), stride=2, padding=1),                   # (n+2p−k) mod s ≠ 0
+    Case(size=(8, 8), kernel=(3, 3), stride=3, padding=(1, 0)),              # remainder 2 and 1
+    Case(size=(9,), kernel=(2,), stride=5),                                  # stride > kernel
+    Case(size=(7, 5), kernel=(2, 1), stride=(4, 3), dilation=(2, 1)),        # stride > ke too
+    Case(size=(4, 5), kernel=(4, 5)),                                        # kernel = input
+    Case(size=(3, 4), kernel=(5, 4), padding=((1, 1), (0, 0))),              # kernel = padded
+    Case(size=(6, 9), kernel=(2, 5), cin=2, cout=3),                         # non-square kernel
+    Case(size=(6, 7), kernel=(3, 2), padding=((2, 0), (0, 3))),              # asymmetric padding
+    Case(size=(6, 7), kernel=(3, 3), padding=((0, 2), (1, 0)), stride=2),
+    Case(size=(5, 5), kernel=(3, 3), cin=4, cout=4, groups=4, batch=2),      # depthwise
+    Case(size=(5, 6), kernel=(3, 2), cin=3, cout=6, groups=3),               # channel multiplier
+    Case(size=(6, 6), kernel=(3, 3), cin=4, cout=6, groups=2, stride=2, dilation=2, padding=2),
+    Case(size=(10,), kernel=(3,), dilation=4, stride=3, padding="same"),     # 'same', stride 3
+    Case(size=(7, 8), kernel=(4, 2), stride=(2, 3), padding="same"),         # even kernel 'same'
+    Case(size=(5,), kernel=(4,), padding="same"),                            # extra pixel high
+    Case(size=(5, 4), kernel=(3, 2), stride=2, padding="full"),
+    Case(size=(6, 5), kernel=(2, 3), padding="valid", stride=(1, 2)),
+    Case(size=(9, 10), kernel=(3, 3), stride=4, dilation=2),                 # gcd(d, s) = 2
+    Case(size=(12,), kernel=(4,), stride=6, dilation=4, padding=(3,)),       # phases with no taps
+    Case(size=(4, 5, 6), kernel=(2, 3, 2), cin=2, cout=2, stride=(1, 2, 3), padding=1),
+    Case(size=(5, 5, 5), kernel=(3, 3, 3), cin=2, cout=4, groups=2, dilation=(1, 2, 1)),
+    Case(size=(3, 4, 5), kernel=(1, 1, 1), cin=3, cout=2, stride=2),         # pointwise 3-d
+    Case(size=(2, 2), kernel=(1, 1), batch=5, cin=3, cout=4),
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=str)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_edge_cases_match_torch(case, dtype):
+    check_against_torch(replace(case, dtype=dtype))
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=str)
+def test_edge_cases_match_reference(case):
+    check_against_reference(case)
+
+
+@given(conv_cases(dims=(1, 2)))
+def test_hypothesis_1d_2d_float64_match_torch(case):
+    check_against_torch(case)
+
+
+@given(conv_cases(dims=(3,)))
+def test_hypothesis_3d_float64_match_torch(case):
+    check_against_torch(case)
+
+
+@given(conv_cases(dtype="float32"))
+def test_hypothesis_float32_match_torch(case):
+    check_against_torch(case)
+
+
+@given(conv_cases(max_size=6))
+@settings(max_examples=40)
+def test_hypothesis_match_reference(case):
+    check_against_reference(case)
+
+
+@given(conv_cases(transposed=True))
+def test_hypothesis_conv_transpose_float64_match_torch(case):
+    check_transpose_against_torch(case)
+
+
+@given(conv_cases(dims=(2,), transposed=True, dtype="float32"))
+def test_hypothesis_conv_transpose_float32_match_torch(case):
+    check_transpose_against_torch(case)
+
+
+@given(conv_cases(transposed=True, max_size=5))
+@settings(max_examples=30)
+def test_hypothesis_conv_transpose_match_reference(case):
+    x, w, b = case.arrays(transposed=True)
+    opts = dict(case.opts, output_padding=case.output_padding)
+    assert_close(ops.conv_transpose(x, w, b, **opts),
+                 ref.conv_transpose_reference(x, w, b, **opts), case.dtype, str(case))
+
+
+def test_conv_transpose_torch_padding_spelling():
+    """Symmetric padding passed to torch as padding= (not by cropping), dilation > stride."""
+    torch = import_torch()
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 3))
+    w = np.random.default_rng(1).standard_normal((4, 3, 3, 2))
+    for opts in [dict(stride=2, padding=1, output_padding=1),
+                 dict(stride=1, padding=(2, 1), dilation=3, output_padding=(2, 1)),
+                 dict(stride=(3, 2), padding=(1, 0), dilation=(1, 2), output_padding=(2, 1),
+                      groups=2)]:
+        want = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), **opts)
+        assert_close(ops.conv_transpose(x, w, **opts), want.numpy(), "float64", str(opts))
+
+
+@given(conv_cases(max_size=6))
+@settings(max_examples=25)
+def test_gradients_match_finite_differences(case):
+    """⟨∂L/∂x, v⟩ and ⟨∂L/∂w, v⟩ against central differences of L = Σ y·g, float64."""
+    x, w, b = case.arrays()
+    g = np.random.default_rng(2).standard_normal(ops.conv(x, w, **case.opts).shape)
+    loss = lambda x_, w_: float(np.sum(ops.conv(x_, w_, b, **case.opts) * g))  # noqa: E731
+    dx = ops.conv_grad_input(g, w, x.shape, **case.opts)
+    dw = ops.conv_grad_weight(x, g, w.shape, **case.opts)
+    rng, eps = np.random.default_rng(3), 1e-6
+    for _ in range(3):
+        vx, vw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+        num_x = (loss(x + eps * vx, w) - loss(x - eps * vx, w)) / (2 * eps)
+        num_w = (loss(x, w + eps * vw) - loss(x, w - eps * vw)) / (2 * eps)
+        assert np.isclose(np.sum(dx * vx), num_x, rtol=1e-6, atol=1e-7), (case, "dx")
+        assert np.isclose(np.sum(dw * vw), num_w, rtol=1e-6, atol=1e-7), (case, "dw")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_preserved_by_every_op(dtype):
+    x, w, b = Case(size=(6, 5), kernel=(3, 2), cin=2, cout=4, dtype=dtype).arrays()
+    y = ops.conv(x, w, b, stride=2, padding=1)
+    assert y.dtype == dtype
+    assert ops.conv_grad_input(y, w, x.shape, stride=2, padding=1).dtype == dtype
+    assert ops.conv_grad_weight(x, y, w.shape, stride=2, padding=1).dtype == dtype
+    assert ops.conv_transpose(y, w, stride=2, padding=1).dtype == dtype
+
+
+def test_workspace_tiling_gives_the_same_numbers():
+    """A tiny workspace cap forces one image per tile in every call; results do not change."""
+    case = Case(size=(9, 8), kernel=(3, 3), cin=3, cout=4, batch=5, stride=2, padding=1)
+    x, w, b = case.arrays()
+    y = ops.conv(x, w, b, **case.opts)
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    full = (y, ops.conv_grad_input(dy, w, x.shape, **case.opts),
+            ops.conv_grad_weight(x, dy, w.shape, **case.opts))
+    old = ops.set_workspace_limit(1)
+    try:
+        tiled = (ops.conv(x, w, b, **case.opts), ops.conv_grad_input(dy, w, x.shape, **case.opts),
+                 ops.conv_grad_weight(x, dy, w.shape, **case.opts))
+    finally:
+        ops.set_workspace_limit(old)
+    for a, t in zip(full, tiled):
+        np.testing.assert_allclose(t, a, rtol=1e-12, atol=1e-12)

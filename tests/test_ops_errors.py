@@ -1,0 +1,91 @@
+"""Bad input: a ValueError/TypeError naming the op, the values and the rule — never a wrong
+answer or an error from deep inside."""
+
+import numpy as np
+import pytest
+
+from convgrad import ops
+
+x4 = np.zeros((2, 4, 6, 6))
+w4 = np.zeros((8, 4, 3, 3))
+
+
+def raises(exc, *fragments):
+    """pytest.raises whose message must contain every fragment (literally)."""
+    return pytest.raises(exc, match="(?s)" + "".join(f"(?=.*{__import__('re').escape(f)})"
+                                                     for f in fragments))
+
+
+@pytest.mark.parametrize("call, exc, fragments", [
+    (lambda: ops.conv(np.zeros((4, 6)), w4), ValueError, ["conv:", "(N, C_in, *spatial)",
+                                                         "x.shape=(4, 6)"]),
+    (lambda: ops.conv(x4, np.zeros((8, 4, 3))), ValueError, ["conv:", "same number of dims",
+                                                            "w.shape=(8, 4, 3)"]),
+    (lambda: ops.conv(x4, np.zeros((8, 3, 3, 3))), ValueError,
+     ["conv:", "C_in=4", "w.shape[1]·groups = 3"]),
+    (lambda: ops.conv(x4, np.zeros((8, 2, 3, 3)), groups=3), ValueError,
+     ["conv:", "groups=3 must divide C_in=4"]),
+    (lambda: ops.conv(x4, np.zeros((6, 2, 3, 3)), groups=4), ValueError,
+     ["conv:", "groups=4 must divide C_out=6"]),
+    (lambda: ops.conv(x4, w4, groups=0), ValueError, ["conv:", "groups must be a positive int"]),
+    (lambda: ops.conv(x4, w4, stride=0), ValueError, ["conv:", "stride must be positive",
+                                                     "stride=(0, 0)"]),
+    (lambda: ops.conv(x4, w4, stride=(1, -2)), ValueError, ["stride=(1, -2)"]),
+    (lambda: ops.conv(x4, w4, dilation=(0, 1)), ValueError, ["conv:", "dilation must be positive",
+                                                            "dilation=(0, 1)"]),
+    (lambda: ops.conv(x4, w4, stride=(1, 2, 3)), ValueError,
+     ["conv:", "stride=(1, 2, 3) has 3 entries", "2 spatial dim"]),
+    (lambda: ops.conv(x4, w4, padding=-1), ValueError, ["conv:", "padding must be non-negative",
+                                                       "(-1, -1)"]),
+    (lambda: ops.conv(x4, w4, padding=((0, 1), (2, -1))), ValueError,
+     ["padding must be non-negative", "(2, -1)"]),
+    (lambda: ops.conv(x4, w4, padding="circular"), ValueError,
+     ["conv:", "padding='circular' is not supported", "'same'"]),
+    (lambda: ops.conv(x4, w4, padding=(1, 2, 3)), ValueError,
+     ["conv:", "does not fit 2 spatial dim"]),
+    (lambda: ops.conv(np.zeros((1, 1, 5)), np.zeros((1, 1, 2)), padding=(1, 2)), ValueError,
+     ["((lo, hi),)"]),
+    (lambda: ops.conv(x4, np.zeros((8, 4, 3, 9))), ValueError,
+     ["conv:", "kernel larger than the padded input", "spatial dim 1", "= 9 > n + lo + hi = 6"]),
+    (lambda: ops.conv(x4, w4, dilation=4), ValueError,
+     ["kernel larger than the padded input", "d·(k−1)+1 = 9"]),
+    (lambda: ops.conv(x4.astype(np.int64), w4), TypeError,
+     ["conv:", "x has dtype int64", "float32 or float64"]),
+    (lambda: ops.conv(x4.astype(np.float32), w4), TypeError,
+     ["conv:", "one dtype", "x: float32", "w: float64"]),
+    (lambda: ops.conv(x4, w4, np.zeros(3)), ValueError, ["conv:", "bias", "(8,)", "(3,)"]),
+    (lambda: ops.conv(x4, w4, stride=1.5), TypeError, ["conv:", "stride must be an int"]),
+    (lambda: ops.conv_grad_input(np.zeros((2, 8, 4, 4)), w4, (2, 4, 7, 6)), ValueError,
+     ["conv_grad_input:", "dy.shape=(2, 8, 4, 4)", "input_shape=(2, 4, 7, 6)", "(2, 8, 5, 4)"]),
+    (lambda: ops.conv_grad_input(np.zeros((2, 8, 4, 4)), w4, (2, 3, 6, 6)), ValueError,
+     ["conv_grad_input:", "C_in=3"]),
+    (lambda: ops.conv_grad_input(np.zeros((2, 8, 4, 4)), w4, "6x6"), TypeError,
+     ["conv_grad_input:", "input_shape must be a tuple of ints"]),
+    (lambda: ops.conv_grad_weight(x4, np.zeros((2, 8, 4, 5)), (8, 4, 3, 3)), ValueError,
+     ["conv_grad_weight:", "dy.shape=(2, 8, 4, 5)", "(2, 8, 4, 4)"]),
+    (lambda: ops.conv_grad_weight(x4, np.zeros((2, 8, 4, 4)), (8, 4, 3, 3), stride=0),
+     ValueError, ["conv_grad_weight:", "stride must be positive"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), stride=2, output_padding=2),
+     ValueError, ["conv_transpose:", "output_padding must be smaller than max(stride, dilation)",
+                  "output_padding=2, stride=2, dilation=1"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), output_padding=-1), ValueError,
+     ["conv_transpose:", "output_padding must be ≥ 0"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((3, 2, 3, 3))), ValueError,
+     ["conv_transpose:", "C_in=4", "w.shape[0] = 3"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), groups=3), ValueError,
+     ["conv_transpose:", "groups=3", "dividing C_in"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), padding="same"), ValueError,
+     ["conv_transpose:", "padding='same' is not supported", "'valid'"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), padding=5), ValueError,
+     ["conv_transpose:", "crops the whole output"]),
+    (lambda: ops.conv_transpose(x4, np.zeros((4, 2, 3, 3)), padding=-1), ValueError,
+     ["conv_transpose:", "padding must be non-negative"]),
+])
+def test_bad_input_is_named(call, exc, fragments):
+    with raises(exc, *fragments):
+        call()
+
+
+def test_set_workspace_limit_rejects_nonsense():
+    with raises(ValueError, "set_workspace_limit", "positive int"):
+        ops.set_workspace_limit(0)
