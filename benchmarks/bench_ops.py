@@ -6,8 +6,9 @@ For every configuration and dtype it times, interleaved in one run (best of --re
 warm-up), the forward pass and the forward + backward pass (∂x, ∂w, ∂b) of convgrad and of
 torch, and prints a Markdown table with milliseconds, GFLOP/s and the time ratio convgrad/torch.
 The machines are noisy: compare ratios from one run, not absolute times across runs.
-The last column is the ratio of the "straightforward NumPy" version in
-shared/bench/ANCHORS.md (im2col forward, zero-inserted full-correlation input gradient).
+It also times, in the same rounds, the "straightforward NumPy" baseline of
+shared/bench/ANCHORS.md (straightforward.py beside this file) and reports convgrad's speed-up
+over it.
 """
 
 from __future__ import annotations
@@ -22,18 +23,12 @@ import numpy as np
 
 from convgrad import ops
 
+try:
+    from . import straightforward
+except ImportError:
+    import straightforward
+
 CONFIGS = Path(__file__).with_name("configs.json")
-# fwd+bwd time ratio straightforward-NumPy / torch, from shared/bench/ANCHORS.md
-STRAIGHTFORWARD_RATIO = {
-    "float32": {"mnist_small": 4.90, "mnist_2": 3.50, "resnet_3x3": 2.09, "resnet_stride2": 3.39,
-                "pointwise": 1.12, "depthwise": 8.28, "dilated": 1.98, "large_kernel": 6.26,
-                "conv1d": 1.74, "conv3d": 5.02},
-    "float64": {"mnist_small": 7.07, "mnist_2": 1.86, "resnet_3x3": 0.78, "resnet_stride2": 2.57,
-                "pointwise": 1.09, "depthwise": 2.55, "dilated": 1.01, "large_kernel": 0.52,
-                "conv1d": 1.13, "conv3d": 0.71},
-}
-
-
 def flops_per_pass(cfg: dict) -> float:
     """2·N·C_out·(C_in/groups)·ΠK·Π(out) multiply-adds counted as two FLOPs."""
     d = cfg["dims"]
@@ -67,6 +62,12 @@ def make_cases(cfg: dict, dtype: str):
         ops.conv_grad_weight(x, dy, w.shape, **opts)
         return dy.sum(axis=(0,) + spatial)
 
+    def straightforward_forward_backward():
+        y, cols = straightforward.forward(x, w, b, cfg["stride"], cfg["padding"],
+                                          cfg["dilation"], cfg["groups"])
+        straightforward.backward(x, w, dy, cols, cfg["stride"], cfg["padding"], cfg["dilation"],
+                                 cfg["groups"])
+
     torch_conv = {1: tf.conv1d, 2: tf.conv2d, 3: tf.conv3d}[d]
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     tdy = torch.tensor(dy)
@@ -80,7 +81,8 @@ def make_cases(cfg: dict, dtype: str):
         torch_conv(tx, tw, tb, **opts).backward(tdy)
 
     return {"cg_fwd": cg_forward, "cg_fwdbwd": cg_forward_backward,
-            "torch_fwd": torch_forward, "torch_fwdbwd": torch_forward_backward}
+            "torch_fwd": torch_forward, "torch_fwdbwd": torch_forward_backward,
+            "sf_fwdbwd": straightforward_forward_backward}
 
 
 def best_times(cases: dict, repeat: int) -> dict:
@@ -112,8 +114,9 @@ def main(argv=None) -> list[dict]:
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, threads 2; best of {args.repeat}\n")
     print("| config | dtype | cg fwd ms | torch fwd ms | fwd ratio | cg fwd+bwd ms | "
-          "torch fwd+bwd ms | fwd+bwd ratio | cg GFLOP/s fwd+bwd | straightforward ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "torch fwd+bwd ms | fwd+bwd ratio | cg GFLOP/s fwd+bwd | straightforward fwd+bwd ms | "
+          "straightforward ratio | speed-up over straightforward |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for dtype in args.dtype:
         for cfg in all_configs:
@@ -125,12 +128,14 @@ def main(argv=None) -> list[dict]:
                    "fwd_ratio": t["cg_fwd"] / t["torch_fwd"],
                    "fwdbwd_ratio": t["cg_fwdbwd"] / t["torch_fwdbwd"],
                    "cg_gflops_fwdbwd": 3 * flops_per_pass(cfg) / t["cg_fwdbwd"] / 1e9,
-                   "straightforward_ratio": STRAIGHTFORWARD_RATIO[dtype].get(cfg["name"])}
+                   "sf_ratio": t["sf_fwdbwd"] / t["torch_fwdbwd"],
+                   "speedup_over_sf": t["sf_fwdbwd"] / t["cg_fwdbwd"]}
             rows.append(row)
             print(f"| {row['config']} | {dtype} | {row['cg_fwd']:.2f} | {row['torch_fwd']:.2f} | "
                   f"{row['fwd_ratio']:.2f} | {row['cg_fwdbwd']:.2f} | {row['torch_fwdbwd']:.2f} | "
                   f"{row['fwdbwd_ratio']:.2f} | {row['cg_gflops_fwdbwd']:.0f} | "
-                  f"{row['straightforward_ratio']} |", flush=True)
+                  f"{row['sf_fwdbwd']:.2f} | {row['sf_ratio']:.2f} | "
+                  f"{row['speedup_over_sf']:.2f} |", flush=True)
     for dtype in args.dtype:
         ratios = [r["fwdbwd_ratio"] for r in rows if r["dtype"] == dtype]
         if ratios:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 
 from convgrad import ops
 from convgrad.ops import reference as ref
+from convgrad.ops.correlate import METHODS, choose_method, correlate
 
 
 def check_against_torch(case: Case) -> None:
@@ -187,3 +188,61 @@ def test_workspace_tiling_gives_the_same_numbers():
         ops.set_workspace_limit(old)
     for a, t in zip(full, tiled):
         np.testing.assert_allclose(t, a, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- every fast path
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=str)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_matches_torch(method, case):
+    """Each contraction strategy, forced for forward and both gradients (shift and stacked
+    fall back to im2col where a call has stride > 1)."""
+    with ops.forced_method(method):
+        check_against_torch(replace(case, dtype="float32"))
+        check_against_torch(case)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(case=conv_cases(max_size=6))
+@settings(max_examples=30)
+def test_every_method_matches_reference(method, case):
+    with ops.forced_method(method):
+        check_against_reference(case)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, want", [
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "shift"),       # large images, many channels
+    ((8, 1, 64, 34, 34), (1, 64, 64, 3, 3), "im2col"),      # 34² < 2048 positions: im2col
+    ((8, 1, 64, 46, 46), (1, 64, 64, 3, 3), "shift"),       # 46² = 2116 ≥ 2048
+    ((8, 1, 31, 58, 58), (1, 64, 31, 3, 3), "im2col"),      # C_in = 31 < 32
+    ((64, 1, 32, 30, 30), (1, 1, 32, 3, 3), "stacked"),     # C_out·ΠK = 9 ≤ C_in = 32
+    ((64, 1, 32, 30, 30), (1, 4, 32, 3, 3), "im2col"),      # C_out·ΠK = 36 > 32
+    ((8, 128, 1, 58, 58), (128, 1, 1, 3, 3), "shift"),      # depthwise
+    ((4, 1, 16, 74, 74), (1, 16, 16, 5, 5), "shift"),       # ΠK = 25: large kernel
+    ((4, 1, 16, 74, 74), (1, 16, 16, 4, 6), "im2col"),      # ΠK = 24
+    ((8, 1, 64, 14, 14), (1, 64, 64, 1, 1), "shift"),       # pointwise: one plain matmul
+    ((64, 1, 8, 3, 3), (1, 16, 8, 5, 5), "im2col"),         # kernel larger than the output
+])
+def test_method_choice_boundaries(x_shape, w_shape, want):
+    assert choose_method(x_shape, w_shape, (1, 1), (1, 1)) == want
+    assert choose_method(x_shape, w_shape, (2, 1), (1, 1)) == "im2col"
+
+
+def test_method_choice_counts_dilation():
+    """A weight gradient: dy (14×14) is the kernel, dilated by the forward stride 2 → 3×3 out."""
+    assert choose_method((128, 1, 8, 29, 29), (1, 256, 8, 14, 14), (1, 1), (2, 2)) == "im2col"
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((2, 1, 32, 12, 12), (1, 1, 32, 3, 3)), ((2, 1, 32, 12, 12), (1, 4, 32, 3, 3)),
+    ((2, 1, 16, 14, 14), (1, 4, 16, 5, 5)), ((2, 1, 16, 14, 14), (1, 4, 16, 4, 6)),
+])
+def test_all_methods_agree_across_each_boundary(x_shape, w_shape):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    results = []
+    for method in METHODS:
+        with ops.forced_method(method):
+            results.append(correlate(x, w, (1, 1), (1, 2)))
+    for r in results[1:]:
+        np.testing.assert_allclose(r, results[0], rtol=1e-12, atol=1e-12)

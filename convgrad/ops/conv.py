@@ -40,6 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .correlate import correlate
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -49,27 +50,7 @@ from .geometry import (
     effective_kernel,
     transpose_geometry,
 )
-from .windows import pad_or_crop, sliding_windows
-
-_workspace_limit = 256 * 2**20
-
-
-def set_workspace_limit(nbytes: int) -> int:
-    """Set the cap (bytes) on the column buffer one call may allocate; returns the old cap.
-
-    Calls tile over the batch so that each tile's buffer fits; a single image whose buffer is
-    larger than the cap is still processed whole (the cap is not a hard limit below that).
-    """
-    global _workspace_limit
-    if not isinstance(nbytes, int) or nbytes < 1:
-        raise ValueError(f"set_workspace_limit: nbytes must be a positive int, got {nbytes!r}")
-    old, _workspace_limit = _workspace_limit, nbytes
-    return old
-
-
-def get_workspace_limit() -> int:
-    """The current cap (bytes) on one call's column buffer."""
-    return _workspace_limit
+from .windows import pad_or_crop
 
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
@@ -103,7 +84,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     _check_bias("conv", b, geo.out_channels)
     g = geo.groups
     xg = pad_or_crop(x, geo.padding).reshape(geo.batch, g, -1, *_padded(geo))
-    y = _correlate(xg, w.reshape(g, -1, *w.shape[1:]), geo.stride, geo.dilation)
+    y = correlate(xg, w.reshape(g, -1, *w.shape[1:]), geo.stride, geo.dilation)
     y = y.reshape(geo.output_shape)
     if b is not None:
         y += b.reshape(-1, *(1,) * geo.ndim)
@@ -195,12 +176,12 @@ def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
                                                 geo.stride, geo.dilation, geo.padding)]
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        return _correlate(pad_or_crop(dyg, pads), w_rot, (1,) * ndim, dil).reshape(
+        return correlate(pad_or_crop(dyg, pads), w_rot, (1,) * ndim, dil).reshape(
             geo.input_shape)
     dx = np.zeros((geo.batch, g, geo.in_channels // g, *geo.in_size), dtype=dy.dtype)
     for combo in product(*phases):
         taps, dil, pads, where = zip(*combo)
-        part = _correlate(pad_or_crop(dyg, pads), w_rot[(slice(None),) * 3 + taps],
+        part = correlate(pad_or_crop(dyg, pads), w_rot[(slice(None),) * 3 + taps],
                           (1,) * ndim, dil)
         dx[(slice(None),) * 3 + where] = part
     return dx.reshape(geo.input_shape)
@@ -243,44 +224,8 @@ def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray
     xg = xp.reshape(geo.batch, g, -1, *xp.shape[2:]).transpose(2, 1, 0, *spatial)
     # dy as a (g, C_out/g, N, *M) kernel.
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size).transpose(1, 2, 0, *spatial)
-    dw = _correlate(xg, dyg, geo.dilation, geo.stride)        # (C_in/g, g, C_out/g, *K)
+    dw = correlate(xg, dyg, geo.dilation, geo.stride)        # (C_in/g, g, C_out/g, *K)
     return dw.transpose(1, 2, 0, *spatial).reshape(geo.weight_shape)
-
-
-# ----------------------------------------------------------------------------- the core
-
-def _correlate(xg: np.ndarray, wg: np.ndarray, stride: Sequence[int],
-               dilation: Sequence[int]) -> np.ndarray:
-    """Grouped valid correlation: xg (B, G, Ci, *S) ⋆ wg (G, Co, Ci, *K) → (B, G, Co, *M).
-
-    The windows are a strided view; the one copy is the column buffer, laid out so that the
-    longer of (kernel taps, output positions) is innermost — that is where x is read
-    sequentially — and contracted by one batched matmul over groups, tiled over B to keep the
-    buffer under the workspace limit.
-    """
-    ndim = xg.ndim - 3
-    batch, groups, ci = xg.shape[:3]
-    co, kernel = wg.shape[1], wg.shape[3:]
-    win = sliding_windows(xg, kernel, stride, dilation)        # (B, G, Ci, *M, *K)
-    out_size = win.shape[3:3 + ndim]
-    pk, pm = math.prod(kernel), math.prod(out_size)
-    w_mat = wg.reshape(groups, co, ci * pk)
-    m_axes, k_axes = range(3, 3 + ndim), range(3 + ndim, 3 + 2 * ndim)
-    out = np.empty((batch, groups, co, pm), dtype=xg.dtype)
-    per_item = groups * ci * pk * pm * xg.dtype.itemsize
-    tile = max(1, min(batch, _workspace_limit // max(per_item, 1)))
-    for start in range(0, batch, tile):
-        part = win[start:start + tile]
-        nb = part.shape[0]
-        if pk <= pm:   # columns (G, Ci·ΠK, nb·ΠM): output positions innermost
-            cols = part.transpose(1, 2, *k_axes, 0, *m_axes).reshape(groups, ci * pk, nb * pm)
-            res = np.matmul(w_mat, cols).reshape(groups, co, nb, pm)
-            out[start:start + nb] = res.transpose(2, 0, 1, 3)
-        else:          # columns (G, nb·ΠM, Ci·ΠK): kernel taps innermost
-            cols = part.transpose(1, 0, *m_axes, 2, *k_axes).reshape(groups, nb * pm, ci * pk)
-            res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, pm, co)
-            out[start:start + nb] = res.transpose(1, 0, 3, 2)
-    return out.reshape(batch, groups, co, *out_size)
 
 
 # ----------------------------------------------------------------------------- checks

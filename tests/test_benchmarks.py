@@ -1,0 +1,38 @@
+"""The benchmark stays runnable, and its straightforward baseline computes the right thing."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import import_torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench_ops  # noqa: E402
+import straightforward  # noqa: E402
+
+from convgrad import ops  # noqa: E402
+
+
+@pytest.mark.parametrize("shape, k, stride, padding, dilation, groups", [
+    ((2, 4, 9, 8), 3, 2, 1, 1, 2), ((2, 4, 12), 3, 1, 2, 2, 4), ((1, 2, 5, 6, 7), 3, 2, 1, 1, 1),
+])
+def test_straightforward_baseline_is_correct(shape, k, stride, padding, dilation, groups):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((6 if groups != 4 else 4, shape[1] // groups, *[k] * (len(shape) - 2)))
+    b = rng.standard_normal(w.shape[0])
+    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y, cols = straightforward.forward(x, w, b, stride, padding, dilation, groups)
+    dy = rng.standard_normal(y.shape)
+    dx, dw, db = straightforward.backward(x, w, dy, cols, stride, padding, dilation, groups)
+    np.testing.assert_allclose(y, ops.conv(x, w, b, **opts), atol=1e-12)
+    np.testing.assert_allclose(dx, ops.conv_grad_input(dy, w, x.shape, **opts), atol=1e-12)
+    np.testing.assert_allclose(dw, ops.conv_grad_weight(x, dy, w.shape, **opts), atol=1e-12)
+
+
+def test_bench_ops_prints_a_row(capsys):
+    import_torch()
+    rows = bench_ops.main(["--configs", "mnist_small", "--dtype", "float32", "--repeat", "1"])
+    assert len(rows) == 1 and rows[0]["cg_fwdbwd"] > 0 and rows[0]["torch_fwdbwd"] > 0
+    assert "| mnist_small | float32 |" in capsys.readouterr().out
