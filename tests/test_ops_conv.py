@@ -246,3 +246,21 @@ def test_all_methods_agree_across_each_boundary(x_shape, w_shape):
             results.append(correlate(x, w, (1, 1), (1, 2)))
     for r in results[1:]:
         np.testing.assert_allclose(r, results[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_non_contiguous_inputs(method):
+    """Transposed / strided views in, the same numbers out, on every path."""
+    case = Case(size=(8, 7), kernel=(3, 2), cin=4, cout=4, batch=2, padding=1, groups=2)
+    x, w, b = case.arrays()
+    xv, wv = np.asfortranarray(x), w.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)
+    y = ref.conv_reference(x, w, b, **case.opts)
+    dyv = np.random.default_rng(1).standard_normal((*y.shape[:2], y.shape[3], y.shape[2]))
+    dyv = dyv.transpose(0, 1, 3, 2)
+    with ops.forced_method(method):
+        assert_close(ops.conv(xv, wv, b, **case.opts), y, "float64", "conv")
+        assert_close(ops.conv_grad_input(dyv, wv, x.shape, **case.opts),
+                     ref.conv_grad_input_reference(dyv, w, x.shape, **case.opts), "float64", "dx")
+        assert_close(ops.conv_grad_weight(xv, dyv, w.shape, **case.opts),
+                     ref.conv_grad_weight_reference(x, dyv, w.shape, **case.opts), "float64",
+                     "dw")

@@ -89,3 +89,9 @@ def test_bad_input_is_named(call, exc, fragments):
 def test_set_workspace_limit_rejects_nonsense():
     with raises(ValueError, "set_workspace_limit", "positive int"):
         ops.set_workspace_limit(0)
+
+
+def test_forced_method_rejects_unknown_names():
+    with raises(ValueError, "forced_method", "'fft'", "im2col"):
+        with ops.forced_method("fft"):
+            pass

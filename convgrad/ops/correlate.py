@@ -30,6 +30,7 @@ from .windows import sliding_windows
 METHODS = ("im2col", "shift", "stacked")
 _state = threading.local()
 _workspace_limit = 256 * 2**20
+_SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -126,24 +127,34 @@ def _im2col(x, w, stride, dilation):
 
 
 def _shift(x, w, stride, dilation):
-    """Per tap, one matmul (or multiply for depthwise) of a contiguous slice of flat x."""
+    """Per tap, one matmul (or multiply for depthwise) of a contiguous slice of flat x,
+    accumulated block by block so the running sum stays in cache."""
     flat, offsets, length, finish = _flat_taps(x, w, dilation)
     batch, groups, ci = x.shape[:3]
     co = w.shape[1]
     y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
-    acc, tmp = y[..., :length], np.empty((batch, groups, co, length), dtype=x.dtype)
     w_taps = w.reshape(groups, co, ci, -1)
-    depthwise = ci == 1 and co == 1
-    for t, off in enumerate(offsets):
-        dst = acc if t == 0 else tmp
-        if depthwise:
-            np.multiply(flat[:, :, 0, off:off + length], w_taps[:, 0, 0, t, None],
-                        out=dst[:, :, 0])
-        else:
-            np.matmul(w_taps[..., t], flat[..., off:off + length], out=dst)
-        if t:
-            acc += tmp
-    return finish(y)
+    if ci == 1 and co == 1:   # depthwise: rows are (image, channel) pairs
+        flat, y = flat.reshape(batch * groups, -1), y.reshape(batch * groups, -1)
+        w_taps = np.broadcast_to(w_taps[None, :, 0, 0], (batch, groups, len(offsets)))
+        w_taps = w_taps.reshape(batch * groups, -1, 1)
+        row_bytes = length * x.dtype.itemsize
+        product = (lambda rows, t, off, out: np.multiply(flat[rows, off:off + length],
+                                                         w_taps[rows, t], out=out))
+    else:                     # rows are images
+        row_bytes = groups * co * length * x.dtype.itemsize
+        product = (lambda rows, t, off, out: np.matmul(w_taps[..., t],
+                                                       flat[rows, ..., off:off + length], out=out))
+    step = max(1, _SHIFT_BLOCK_BYTES // row_bytes)
+    tmp = np.empty((min(step, y.shape[0]), *y.shape[1:-1], length), dtype=x.dtype)
+    for start in range(0, y.shape[0], step):
+        rows = slice(start, min(start + step, y.shape[0]))
+        acc, part = y[rows, ..., :length], tmp[:rows.stop - rows.start]
+        for t, off in enumerate(offsets):
+            product(rows, t, off, acc if t == 0 else part)
+            if t:
+                acc += part
+    return finish(y.reshape(batch, groups, co, -1))
 
 
 def _stacked(x, w, stride, dilation):
