@@ -1,0 +1,122 @@
+"""The autograd engine against torch.autograd: values, gradients, gradients of gradients."""
+
+import numpy as np
+import pytest
+from helpers import import_torch
+
+import convgrad as cg
+
+
+def check_op(cg_fn, torch_fn, *shapes, positive=False, order=2, seed=0):
+    """One line per op: forward, every input's gradient, and (order 2) the gradient of
+    Σ grad·v with respect to the inputs, all equal to torch's in float64."""
+    torch = import_torch()
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    if positive:
+        arrays = [np.abs(a) + 0.5 for a in arrays]
+    xs = [cg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ty = cg_fn(*xs), torch_fn(*ts)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    gs = cg.grad(y, xs, cg.tensor(g), create_graph=True)
+    tgs = torch.autograd.grad(ty, ts, torch.tensor(g), create_graph=True, allow_unused=True)
+    for a, b in zip(gs, tgs):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    if order == 2:
+        vs = [rng.standard_normal(a.shape) for a in arrays]
+        s = sum(((gi * cg.tensor(v)).sum() for gi, v in zip(gs, vs)), cg.tensor(0.0))
+        t_terms = [(tg * torch.tensor(v)).sum() for tg, v in zip(tgs, vs)
+                   if tg is not None and tg.requires_grad]
+        tggs = (torch.autograd.grad(sum(t_terms), ts, allow_unused=True) if t_terms
+                else [None] * len(ts))
+        ggs = cg.grad(s, xs) if s.requires_grad else [None] * len(xs)
+        for a, b in zip(ggs, tggs):
+            want = 0.0 if b is None else b.numpy()
+            np.testing.assert_allclose(0.0 if a is None else a.data, want, rtol=1e-10,
+                                       atol=1e-12)
+
+
+@pytest.mark.parametrize("cg_fn, torch_fn, shapes, kw", [
+    (lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (4,)], {}),
+    (lambda a, b: a - b, lambda a, b: a - b, [(3, 1), (1, 5)], {}),
+    (lambda a, b: a * b, lambda a, b: a * b, [(2, 3, 4), (3, 1)], {}),
+    (lambda a, b: a / b, lambda a, b: a / b, [(3, 4), (3, 4)], {"positive": True}),
+    (lambda a: -a, lambda a: -a, [(5,)], {}),
+    (lambda a: a ** 3, lambda a: a ** 3, [(4, 2)], {}),
+    (lambda a, b: a ** b, lambda a, b: a ** b, [(4,), (4,)], {"positive": True}),
+    (lambda a: 2.0 / a, lambda a: 2.0 / a, [(4,)], {"positive": True}),
+    (lambda a: 1.5 - a, lambda a: 1.5 - a, [(4,)], {}),
+    (lambda a, b: a @ b, lambda a, b: a @ b, [(3, 4), (4, 5)], {}),
+    (lambda a, b: a @ b, lambda a, b: a @ b, [(2, 3, 4), (4, 2)], {}),
+    (lambda a: a.exp(), lambda a: a.exp(), [(3, 3)], {}),
+    (lambda a: a.log(), lambda a: a.log(), [(3, 3)], {"positive": True}),
+    (lambda a: a.tanh(), lambda a: a.tanh(), [(3, 3)], {}),
+    (lambda a: a.sigmoid(), lambda a: a.sigmoid(), [(3, 3)], {}),
+    (lambda a: a.relu(), lambda a: a.relu(), [(4, 5)], {}),
+    (lambda a: a.sum(), lambda a: a.sum(), [(3, 4)], {}),
+    (lambda a: a.sum(axis=1), lambda a: a.sum(dim=1), [(3, 4, 2)], {}),
+    (lambda a: a.sum(axis=(0, 2), keepdims=True), lambda a: a.sum(dim=(0, 2), keepdim=True),
+     [(3, 4, 2)], {}),
+    (lambda a: a.mean(axis=0), lambda a: a.mean(dim=0), [(3, 4)], {}),
+    (lambda a: a.max(axis=1), lambda a: a.amax(dim=1), [(3, 4)], {}),
+    (lambda a: a.max(), lambda a: a.amax(), [(3, 4)], {}),
+    (lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), [(3, 4)], {}),
+    (lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), [(2, 3, 4)], {}),
+    (lambda a: a.T, lambda a: a.T, [(2, 3)], {}),
+    (lambda a: a[1:, ::2], lambda a: a[1:, ::2], [(3, 5)], {}),
+    (lambda a: a[np.array([0, 2, 0])], lambda a: a[[0, 2, 0]], [(3, 2)], {}),
+    (lambda a, b: (a * b).tanh() * a, lambda a, b: (a * b).tanh() * a, [(3,), (3,)], {}),
+])
+def test_op_matches_torch(cg_fn, torch_fn, shapes, kw):
+    check_op(cg_fn, torch_fn, *shapes, **kw)
+
+
+def test_textbook_chain_rule():
+    x, y, z = (cg.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
+    f = (x + y) * z
+    f.backward()
+    assert (f.item(), x.grad.item(), y.grad.item(), z.grad.item()) == (-12.0, -4.0, -4.0, 3.0)
+
+
+def test_long_chain_has_no_recursion_limit():
+    x = cg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_gradients_accumulate_until_zero_grad():
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [5.0, 7.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_no_grad_records_nothing_and_dtype_is_kept():
+    x = cg.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    with cg.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad
+    z = (x * 2.0 + 1.0).sum()
+    z.backward()
+    assert z.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_no_gradient_for_inputs_that_do_not_need_it():
+    a, b = cg.tensor([1.0, 2.0]), cg.tensor([3.0, 4.0], requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad is None and b.grad is not None
+
+
+def test_backward_on_non_scalar_needs_a_gradient():
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="gradient is needed for a non-scalar output"):
+        (x * 2.0).backward()
+    with pytest.raises(ValueError, match=r"gradient shape \(3,\) does not match"):
+        (x * 2.0).backward(np.ones(3))
