@@ -88,6 +88,42 @@ def relu(a) -> Tensor:
     return make(a.data * mask.data, (a,), lambda g: (g * mask,), "relu")
 
 
+def abs_(a) -> Tensor:
+    sign = Tensor(np.sign(a.data))                        # ∂|x|/∂x = sign(x), 0 at 0
+    return make(np.abs(a.data), (a,), lambda g: (g * sign,), "abs")
+
+
+def where(condition, a, b) -> Tensor:
+    """Elementwise ``a if condition else b`` (condition: bool array, no gradient)."""
+    a, b = _pair(a, b)
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    pick = Tensor(cond.astype(a.dtype))
+    return make(np.where(cond, a.data, b.data), (a, b),
+                lambda g: (unbroadcast(g * pick, a.shape) if a.requires_grad else None,
+                           unbroadcast(g * (1 - pick), b.shape) if b.requires_grad else None),
+                "where")
+
+
+def take_along_axis(a, indices: np.ndarray, axis: int) -> Tensor:
+    """``np.take_along_axis`` with autograd; the backward adds g back at the same indices."""
+    indices = np.asarray(indices)
+    return make(np.take_along_axis(a.data, indices, axis), (a,),
+                lambda g: (put_along_axis(g, indices, axis, a.shape),), "take_along_axis")
+
+
+def put_along_axis(g, indices: np.ndarray, axis: int, shape) -> Tensor:
+    """Zeros of ``shape`` with g added at ``indices`` along ``axis``: the transpose of
+    ``take_along_axis`` (repeated indices accumulate)."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if indices.shape[axis] == 1:                  # one index per line: no repeats possible
+        np.put_along_axis(out, indices, g.data, axis)
+    else:
+        grid = list(np.indices(indices.shape, sparse=True))
+        grid[axis % len(shape)] = indices
+        np.add.at(out, tuple(grid), g.data)
+    return make(out, (g,), lambda h: (take_along_axis(h, indices, axis),), "put_along_axis")
+
+
 def matmul(a, b) -> Tensor:
     a, b = _pair(a, b)
     if a.ndim < 2 or b.ndim < 2:
@@ -195,6 +231,8 @@ def _attach() -> None:
     Tensor.T = property(lambda self: permute(self))
     Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = (exp, log, tanh,
                                                                          sigmoid, relu)
+    Tensor.abs = Tensor.__abs__ = abs_
+    Tensor.flatten = lambda self: reshape(self, -1)
 
 
 _attach()

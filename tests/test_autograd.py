@@ -2,40 +2,9 @@
 
 import numpy as np
 import pytest
-from helpers import import_torch
+from helpers import check_op
 
 import convgrad as cg
-
-
-def check_op(cg_fn, torch_fn, *shapes, positive=False, order=2, seed=0):
-    """One line per op: forward, every input's gradient, and (order 2) the gradient of
-    Σ grad·v with respect to the inputs, all equal to torch's in float64."""
-    torch = import_torch()
-    rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal(s) for s in shapes]
-    if positive:
-        arrays = [np.abs(a) + 0.5 for a in arrays]
-    xs = [cg.tensor(a, requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    y, ty = cg_fn(*xs), torch_fn(*ts)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(y.shape)
-    gs = cg.grad(y, xs, cg.tensor(g), create_graph=True)
-    tgs = torch.autograd.grad(ty, ts, torch.tensor(g), create_graph=True, allow_unused=True)
-    for a, b in zip(gs, tgs):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
-    if order == 2:
-        vs = [rng.standard_normal(a.shape) for a in arrays]
-        s = sum(((gi * cg.tensor(v)).sum() for gi, v in zip(gs, vs)), cg.tensor(0.0))
-        t_terms = [(tg * torch.tensor(v)).sum() for tg, v in zip(tgs, vs)
-                   if tg is not None and tg.requires_grad]
-        tggs = (torch.autograd.grad(sum(t_terms), ts, allow_unused=True) if t_terms
-                else [None] * len(ts))
-        ggs = cg.grad(s, xs) if s.requires_grad else [None] * len(xs)
-        for a, b in zip(ggs, tggs):
-            want = 0.0 if b is None else b.numpy()
-            np.testing.assert_allclose(0.0 if a is None else a.data, want, rtol=1e-10,
-                                       atol=1e-12)
 
 
 @pytest.mark.parametrize("cg_fn, torch_fn, shapes, kw", [

@@ -3,9 +3,9 @@
 from .conv import conv, conv_grad_input, conv_grad_weight, conv_transpose
 from .correlate import forced_method, get_workspace_limit, set_workspace_limit
 from .geometry import ConvGeometry, conv_geometry, effective_kernel, output_length, resolve_padding
-from .windows import pad_or_crop, sliding_windows
+from .windows import fold_windows, pad_or_crop, sliding_windows
 
 __all__ = ["conv", "conv_grad_input", "conv_grad_weight", "conv_transpose", "forced_method",
            "get_workspace_limit", "set_workspace_limit", "ConvGeometry", "conv_geometry",
            "effective_kernel", "output_length", "resolve_padding", "pad_or_crop",
-           "sliding_windows"]
+           "sliding_windows", "fold_windows"]

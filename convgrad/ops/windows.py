@@ -8,10 +8,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
-def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Zero-pad (positive) or crop (negative) the last ``len(pads)`` axes by ``(lo, hi)`` each.
+def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0.0
+                ) -> np.ndarray:
+    """Pad (positive) or crop (negative) the last ``len(pads)`` axes by ``(lo, hi)`` each.
 
-    Crop-only returns a view; any padding allocates one zero-filled array and copies the overlap.
+    Crop-only returns a view; any padding allocates one array filled with ``value`` (zero by
+    default) and copies the overlap.
 
     >>> pad_or_crop(np.arange(4.0), [(1, -2)])
     array([0., 0., 1.])
@@ -21,7 +23,7 @@ def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]]) -> np.ndarray:
     if all(lo <= 0 and hi <= 0 for lo, hi in pads):
         return x[(...,) + tuple(slice(-lo, n + hi) for n, (lo, hi) in zip(x.shape[-ndim:], pads))]
     new_size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-ndim:], pads))
-    out = np.zeros(lead + new_size, dtype=x.dtype)
+    out = np.full(lead + new_size, value, dtype=x.dtype)
     src, dst = [], []
     for n, (lo, hi) in zip(x.shape[-ndim:], pads):
         start, stop = max(-lo, 0), min(n, n + hi)          # the part of x that survives
@@ -51,3 +53,26 @@ def sliding_windows(x: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
     strides = (x.strides[:-ndim] + tuple(st * s for st, s in zip(steps, stride))
                + tuple(st * d for st, d in zip(steps, dilation)))
     return as_strided(x, shape, strides, writeable=False)
+
+
+def fold_windows(windows: np.ndarray, size: Sequence[int], stride: Sequence[int],
+                 dilation: Sequence[int]) -> np.ndarray:
+    """The adjoint of ``sliding_windows``: add every window back where it was read from.
+
+    ``windows`` has shape ``(*lead, *out, *kernel)``; returns ``(*lead, *size)`` with
+    ``x[..., i] = Σ_{p, j : p·s + j·d = i} windows[..., p, j]`` (overlaps accumulate). One
+    strided slice-add per kernel tap, no loop over positions.
+
+    >>> fold_windows(np.ones((3, 2)), (4,), (1,), (1,)).tolist()
+    [1.0, 2.0, 2.0, 1.0]
+    """
+    ndim = len(size)
+    kernel = windows.shape[windows.ndim - ndim:]
+    out_size = windows.shape[windows.ndim - 2 * ndim: windows.ndim - ndim]
+    lead = windows.shape[: windows.ndim - 2 * ndim]
+    x = np.zeros(lead + tuple(size), dtype=windows.dtype)
+    for taps in np.ndindex(*kernel):
+        target = tuple(slice(j * d, j * d + (m - 1) * s + 1, s)
+                       for j, d, m, s in zip(taps, dilation, out_size, stride))
+        x[(...,) + target] += windows[(...,) + taps]
+    return x

@@ -1,0 +1,55 @@
+r"""Batch normalization with PyTorch's semantics.
+
+Training: per channel c, over the batch and spatial axes,
+``y = (x − μ_c)/√(σ²_c + ε)·γ_c + β_c`` with the biased variance σ²; the running statistics
+move by ``momentum``: ``r ← (1 − m)·r + m·stat`` (the running variance takes the unbiased
+σ²·n/(n − 1)). Evaluation: μ, σ² are the running statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, as_tensor, no_grad
+
+
+def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize (N, C, *) per channel; updates ``running_mean``/``running_var`` in place
+    (ndarrays or Tensors of shape (C,)) when training."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")
+    channels = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    view = (1, channels) + (1,) * (x.ndim - 2)
+    stats = [None if s is None else as_tensor(s) for s in (running_mean, running_var)]
+    for name, s in zip(("running_mean", "running_var", "weight", "bias"),
+                       stats + [weight, bias]):
+        if s is not None and np.shape(s.data if isinstance(s, Tensor) else s) != (channels,):
+            raise ValueError(f"batch_norm: {name} must have shape (C,) = ({channels},) for "
+                             f"input {x.shape}")
+    if training:
+        count = x.size // channels
+        if count < 2:
+            raise ValueError(f"batch_norm: training needs more than one value per channel, "
+                             f"got input {x.shape}")
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        with no_grad():
+            for s, value in zip(stats, (mean.data, var.data * count / (count - 1))):
+                if s is not None:
+                    s.data[...] = (1 - momentum) * s.data + momentum * value.reshape(-1)
+    else:
+        if stats[0] is None or stats[1] is None:
+            raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "
+                             "running_var")
+        centered = x - stats[0].reshape(view)
+        var = stats[1].reshape(view)
+    y = centered / (var + eps) ** 0.5
+    if weight is not None:
+        y = y * as_tensor(weight).reshape(view)
+    if bias is not None:
+        y = y + as_tensor(bias).reshape(view)
+    return y

@@ -1,0 +1,118 @@
+r"""Max and average pooling, built on a differentiable window pair: ``unfold`` and ``fold``.
+
+``unfold`` gathers every window of x (a zero-copy view); ``fold`` adds windows back where
+they came from. Each is the other's transpose, so pooling needs no backward of its own: max
+pooling *selects* one element per window, average pooling *sums* each window and divides.
+
+Output length per axis (PyTorch's rule): ``m = ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1``; with
+``ceil_mode`` the division rounds up, but a window must start inside the input or the low
+padding. ``stride`` defaults to ``kernel_size``; padding may be at most half the (effective)
+kernel.
+
+Tie rule of max pooling: when several elements of a window share the maximum, the *first* one
+in row-major order inside the window receives the whole gradient — PyTorch's CPU rule, so
+gradients match it bit for bit. (``Tensor.max`` instead shares the gradient equally, like
+``torch.amax``.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, as_tensor, make
+from ..ops.geometry import as_tuple, check_arrays, effective_kernel
+from ..ops.windows import fold_windows, sliding_windows
+from ..tensor_ops import take_along_axis
+from .basic import pad_sides
+
+
+def unfold(input, kernel, stride, dilation) -> Tensor:
+    """Windows of the last ``len(kernel)`` axes: (*lead, *S) → (*lead, *M, *K), zero-copy."""
+    x = as_tensor(input)
+    size = x.shape[x.ndim - len(kernel):]
+    return make(sliding_windows(x.data, kernel, stride, dilation), (x,),
+                lambda g: (fold(g, size, stride, dilation),), "unfold")
+
+
+def fold(windows, size, stride, dilation) -> Tensor:
+    """The transpose of ``unfold``: windows (*lead, *M, *K) summed back into (*lead, *size)."""
+    w = as_tensor(windows)
+    kernel = w.shape[w.ndim - len(size):]
+    return make(fold_windows(w.data, size, stride, dilation), (w,),
+                lambda h: (unfold(h, kernel, stride, dilation),), "fold")
+
+
+def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+             ndim: int, op: str = "max_pool") -> Tensor:
+    """Maximum over each window; the first maximal element in a window takes the gradient."""
+    x = as_tensor(input)
+    kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding,
+                                                    dilation, ceil_mode, ndim)
+    xp = pad_sides(x, pads, value=-np.inf)
+    windows = unfold(xp, kernel, stride, dilation)
+    flat = windows.reshape(*windows.shape[: x.ndim], -1)
+    first_max = flat.data.argmax(axis=-1)[..., None]
+    return take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
+
+
+def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+             count_include_pad=True, divisor_override=None, *, ndim: int,
+             op: str = "avg_pool") -> Tensor:
+    """Mean over each window. The divisor counts the window's cells inside the padded input
+    (``count_include_pad=True``, PyTorch's default) or inside x only; ``divisor_override``
+    replaces it."""
+    x = as_tensor(input)
+    kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding, 1,
+                                                    ceil_mode, ndim)
+    axes = tuple(range(x.ndim, x.ndim + ndim))
+    sums = unfold(pad_sides(x, pads), kernel, stride, dilation).sum(axis=axes)
+    if divisor_override is not None:
+        if not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0:
+            raise ValueError(f"{op}: divisor_override must be a positive int, got "
+                             f"{divisor_override!r}")
+        return sums / float(divisor_override)
+    # Which cells count: the padded input (not the ceil_mode overhang), or x alone.
+    counted = np.zeros([n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)], dtype=x.dtype)
+    counted[tuple(slice(0, n + 2 * p) if count_include_pad else slice(p, p + n)
+                  for n, (p, _) in zip(x.shape[2:], pads))] = 1
+    windows = sliding_windows(counted, kernel, stride, dilation)
+    return sums / Tensor(windows.sum(axis=tuple(range(ndim, 2 * ndim))))
+
+
+def _pool_geometry(op, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode, ndim):
+    if x.ndim != ndim + 2:
+        raise ValueError(f"{op}: input must have shape (N, C, {ndim} spatial dims), got "
+                         f"{x.shape}")
+    check_arrays(op, input=x.data)
+    kernel = as_tuple(kernel_size, ndim, "kernel_size", op)
+    stride = kernel if stride is None else as_tuple(stride, ndim, "stride", op)
+    dilation = as_tuple(dilation, ndim, "dilation", op)
+    padding = as_tuple(padding, ndim, "padding", op, minimum=0)
+    pads = []
+    for axis, (n, k, s, d, p) in enumerate(zip(x.shape[2:], kernel, stride, dilation, padding)):
+        ke = effective_kernel(k, d)
+        if p > ke // 2:
+            raise ValueError(f"{op}: padding must be at most half the effective kernel size: "
+                             f"dim {axis} has padding={p}, kernel={k}, dilation={d}")
+        span = n + 2 * p - ke
+        if span < 0:
+            raise ValueError(f"{op}: window larger than the padded input along dim {axis}: "
+                             f"effective kernel {ke} > n + 2·padding = {n + 2 * p} "
+                             f"(input shape {x.shape})")
+        m = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (m - 1) * s >= n + p:     # the last window would start in the padding
+            m -= 1
+        pads.append((p, p + max(0, (m - 1) * s + ke - n - 2 * p)))
+    return kernel, stride, dilation, tuple(pads)
+
+
+def _fixed_rank(fn, n: int, name: str):
+    def wrapper(input, kernel_size, *args, **kwargs) -> Tensor:
+        return fn(input, kernel_size, *args, ndim=n, op=name, **kwargs)
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = f"``{fn.__name__}`` over {n} spatial dim(s): {fn.__doc__}"
+    return wrapper
+
+
+max_pool1d, max_pool2d, max_pool3d = (_fixed_rank(max_pool, n, f"max_pool{n}d") for n in (1, 2, 3))
+avg_pool1d, avg_pool2d, avg_pool3d = (_fixed_rank(avg_pool, n, f"avg_pool{n}d") for n in (1, 2, 3))

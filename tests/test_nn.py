@@ -1,0 +1,162 @@
+"""Layers against torch.nn: the same state dict gives the same outputs and gradients."""
+
+import numpy as np
+import pytest
+from helpers import import_torch, rel_err
+
+import convgrad as cg
+from convgrad import nn
+
+torch = import_torch()
+tnn = torch.nn
+
+
+def architecture(lib):
+    """One network with every kind of layer; ``lib`` is ``convgrad.nn`` or ``torch.nn`` — the
+    same code builds both."""
+    return lib.Sequential(
+        lib.Conv2d(2, 4, 3, padding=1, padding_mode="reflect"), lib.BatchNorm2d(4), lib.ReLU(),
+        lib.Conv2d(4, 4, 3, stride=2, groups=2, padding=1, padding_mode="circular"),
+        lib.LeakyReLU(negative_slope=0.1),
+        lib.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1), lib.Tanh(),
+        lib.Conv2d(3, 3, 2, padding_mode="replicate", padding=1, bias=False), lib.MaxPool2d(2),
+        lib.AvgPool2d(2, ceil_mode=True), lib.Flatten(), lib.Linear(3 * 2 * 2, 5), lib.Sigmoid(),
+        lib.Linear(5, 3), lib.LogSoftmax(dim=1)).double()
+
+
+def twin_models():
+    return architecture(nn), architecture(tnn)
+
+
+def to_torch(state):
+    return {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_state_dict_moves_to_torch_and_gives_the_same_outputs_and_gradients(mode):
+    cg.manual_seed(0)
+    ours, theirs = twin_models()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert a.shape == tuple(b.shape), k
+    theirs.load_state_dict(to_torch(ours.state_dict()))
+    getattr(ours, mode)(), getattr(theirs, mode)()
+    x = np.random.default_rng(1).standard_normal((3, 2, 8, 8))
+    y, ty = ours(x), theirs(torch.tensor(x))
+    assert rel_err(y.data, ty.detach().numpy()) < 1e-12
+    weights = np.random.default_rng(2).standard_normal(y.shape)
+    (y * weights).sum().backward()
+    (ty * torch.tensor(weights)).sum().backward()
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+        # (the bias of a conv followed by batch norm has gradient 0 up to round-off)
+        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-9, atol=1e-14,
+                                   err_msg=name)
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert rel_err(a, b.numpy()) < 1e-12, name          # running statistics too
+
+
+def test_torch_state_dict_loads_into_convgrad():
+    ours, theirs = twin_models()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    ours.eval(), theirs.eval()
+    x = np.random.default_rng(2).standard_normal((2, 2, 8, 8))
+    assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("ndim, padding", [(1, 2), (2, (1, 2)), (3, 1), (2, "same")])
+def test_padding_modes_match_torch(mode, ndim, padding):
+    layer = getattr(nn, f"Conv{ndim}d")(2, 3, 3, padding=padding, padding_mode=mode,
+                                        dtype=np.float64)
+    twin = getattr(tnn, f"Conv{ndim}d")(2, 3, 3, padding=padding, padding_mode=mode).double()
+    twin.load_state_dict(to_torch(layer.state_dict()))
+    x = np.random.default_rng(3).standard_normal((2, 2) + (5,) * ndim)
+    y = layer(cg.tensor(x, requires_grad=True))
+    assert rel_err(y.data, twin(torch.tensor(x)).detach().numpy()) < 1e-12
+
+
+def test_conv_transpose_output_size_picks_output_padding():
+    layer, twin = nn.ConvTranspose2d(2, 2, 3, stride=3, dtype=np.float64), tnn.ConvTranspose2d(
+        2, 2, 3, stride=3).double()
+    twin.load_state_dict(to_torch(layer.state_dict()))
+    x = np.random.default_rng(4).standard_normal((1, 2, 3, 3))
+    y = layer(x, output_size=(10, 11))
+    assert y.shape == (1, 2, 10, 11)
+    assert rel_err(y.data, twin(torch.tensor(x), output_size=(10, 11)).detach().numpy()) < 1e-12
+    with pytest.raises(ValueError, match="not reachable"):
+        layer(x, output_size=(12, 9))
+
+
+@pytest.mark.parametrize("momentum, track", [(None, True), (0.3, False)])
+def test_batch_norm_options_match_torch(momentum, track):
+    ours = nn.BatchNorm1d(3, momentum=momentum, track_running_stats=track, dtype=np.float64)
+    theirs = tnn.BatchNorm1d(3, momentum=momentum, track_running_stats=track).double()
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.standard_normal((4, 3, 2))
+        assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+    ours.eval(), theirs.eval()
+    assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+    for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, err_msg=k)
+
+
+def test_default_init_is_kaiming_uniform_and_seeded():
+    cg.manual_seed(7)
+    layer = nn.Conv2d(16, 32, 3)
+    bound = 1 / np.sqrt(16 * 9)
+    w = layer.weight.data
+    assert w.dtype == np.float32 and np.abs(w).max() <= bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.05 * bound
+    assert np.abs(layer.bias.data).max() <= bound
+    cg.manual_seed(7)
+    np.testing.assert_array_equal(nn.Conv2d(16, 32, 3).weight.data, w)
+
+
+def test_modes_parameters_and_zero_grad():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2, bias=False))
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight"]
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(model(x).data, model(x).data)       # dropout off
+    model.train()
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_load_state_dict_errors_name_the_key_and_shapes():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3))
+    state = model.state_dict()
+    with pytest.raises(KeyError, match=r"missing keys \['0.bias'\]"):
+        model.load_state_dict({"0.weight": state["0.weight"]})
+    with pytest.raises(KeyError, match=r"unexpected keys \['1.weight'\]"):
+        model.load_state_dict({**state, "1.weight": state["0.weight"]})
+    with pytest.raises(ValueError, match=r"'0.weight': checkpoint has \(2, 1, 2, 2\), the model "
+                                         r"has \(2, 1, 3, 3\)"):
+        model.load_state_dict({**state, "0.weight": np.zeros((2, 1, 2, 2))})
+    before = model[0].bias.data.copy()
+    with pytest.raises(ValueError):
+        model.load_state_dict({"0.bias": np.ones(2), "0.weight": np.zeros((1,))})
+    np.testing.assert_array_equal(model[0].bias.data, before)          # nothing half-loaded
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: nn.Conv2d(3, 4, 3, groups=2), "groups=2 must divide"),
+    (lambda: nn.Conv2d(3, 3, 3, padding_mode="mirror"), "padding_mode must be one of"),
+    (lambda: nn.ConvTranspose2d(3, 3, 3, padding_mode="reflect"), "only padding_mode='zeros'"),
+    (lambda: nn.Conv2d(0, 3, 3), "in_channels must be a positive int"),
+    (lambda: nn.Dropout(2.0), r"p must be in \[0, 1\]"),
+])
+def test_bad_layer_arguments(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_layer_input_rank_is_checked():
+    with pytest.raises(ValueError, match=r"Conv2d: input must have shape \(N, C, 2 spatial"):
+        nn.Conv2d(1, 1, 3)(np.ones((1, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="BatchNorm2d: input must have 4 dims with 3 channels"):
+        nn.BatchNorm2d(3)(np.ones((2, 4, 5, 5), np.float32))
