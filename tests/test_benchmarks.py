@@ -36,3 +36,15 @@ def test_bench_ops_prints_a_row(capsys):
     rows = bench_ops.main(["--configs", "mnist_small", "--dtype", "float32", "--repeat", "1"])
     assert len(rows) == 1 and rows[0]["cg_fwdbwd"] > 0 and rows[0]["torch_fwdbwd"] > 0
     assert "| mnist_small | float32 |" in capsys.readouterr().out
+
+
+def test_bench_train_runs_both_frameworks_from_the_same_start(capsys):
+    import_torch()
+    import bench_train  # noqa: PLC0415
+
+    rows = bench_train.main(["--epochs", "2", "--seeds", "0"])
+    row = rows[0]
+    assert row["convgrad_s_per_epoch"] > 0 and row["torch_s_per_epoch"] > 0
+    # same weights, same batches: the two runs may differ only by float32 round-off
+    assert abs(row["convgrad_test_accuracy"] - row["torch_test_accuracy"]) <= 0.02
+    assert "| 0 |" in capsys.readouterr().out

@@ -1,0 +1,7 @@
+"""``python -m convgrad`` = the ``convgrad`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

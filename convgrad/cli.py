@@ -1,0 +1,183 @@
+"""The ``convgrad`` command line. User errors print one line on stderr and exit with code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from typing import Sequence
+
+import numpy as np
+
+from . import __version__
+from .data import DataError
+
+
+class UsageError(Exception):
+    """Bad arguments or unusable data: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):                 # one line instead of usage + message
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _integer(minimum: int, meaning: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a {meaning} integer, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int, _seed = _integer(1, "positive"), _integer(0, "non-negative")
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="convgrad", description="Convolution forward and backward, as "
+                     "convolutions: train a CNN, and more.")
+    parser.add_argument("--version", action="version", version=f"convgrad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    train = commands.add_parser(
+        "train", help="train a small CNN on bundled digits, a .npz file or MNIST IDX files",
+        description="Train conv(3×3)–ReLU–maxpool–conv(3×3)–ReLU–maxpool–linear with Adam. "
+                    "Default data: scikit-learn's 8×8 digits (80/20 split by --seed).")
+    train.add_argument("--data", default="digits", metavar="digits|FILE.npz|IDX-DIR",
+                       help="'digits' (default); a .npz with x (N,H,W)/(N,C,H,W), integer y and "
+                            "optional x_test, y_test; or a folder of MNIST IDX files")
+    train.add_argument("--epochs", type=_positive_int, default=30)
+    train.add_argument("--batch-size", type=_positive_int, default=64)
+    train.add_argument("--lr", type=_learning_rate, default=1e-2, help="Adam learning rate")
+    train.add_argument("--seed", type=_seed, default=0, help="governs init, split and order")
+    train.add_argument("--out", metavar="DIR",
+                       help="write model.npz, metrics.json and curves.png here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return {"train": run_train}[args.command](args)
+    except (UsageError, DataError) as e:
+        print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("convgrad: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_train(args) -> int:
+    from . import data as datasets  # noqa: PLC0415
+    from .progress import Progress  # noqa: PLC0415
+    from .serialization import save  # noqa: PLC0415
+    from .train import fit  # noqa: PLC0415
+
+    if args.out:
+        _prepare_out(args.out)
+    dataset = datasets.load(args.data, seed=args.seed)
+    c, h, w = dataset.image_shape
+    print(f"data: {dataset.name}  {len(dataset.x_train)} train / {len(dataset.x_test)} test "
+          f"images of {c}×{h}×{w}, {dataset.classes} classes", flush=True)
+    batches = -(-len(dataset.x_train) // args.batch_size)
+    progress = Progress(args.epochs, batches)
+
+    def on_epoch(epoch, history):
+        progress.finish(epoch, f"loss {history.train_loss[-1]:.4f}  train acc "
+                               f"{history.train_accuracy[-1]:6.2%}  test acc "
+                               f"{history.test_accuracy[-1]:6.2%}  "
+                               f"{history.epoch_seconds[-1]:.2f} s")
+        progress.begin()
+
+    started = time.perf_counter()
+    model, history = fit(dataset, args.epochs, args.batch_size, args.lr, args.seed,
+                         on_batch=progress.update, on_epoch=on_epoch)
+    seconds = time.perf_counter() - started
+    print(f"test accuracy {history.test_accuracy[-1]:.2%} after {args.epochs} epochs in "
+          f"{seconds:.1f} s")
+    if args.out:
+        metrics = {
+            "test_accuracy": history.test_accuracy[-1],
+            "train_loss": history.train_loss,
+            "train_accuracy": history.train_accuracy,
+            "test_accuracy_per_epoch": history.test_accuracy,
+            "test_loss": history.test_loss,
+            "epoch_seconds": history.epoch_seconds,
+            "seconds": seconds,
+            "config": {"data": args.data, "epochs": args.epochs, "batch_size": args.batch_size,
+                       "lr": args.lr, "seed": args.seed, "optimizer": "Adam",
+                       "image_shape": [c, h, w], "classes": dataset.classes,
+                       "train_images": len(dataset.x_train), "test_images": len(dataset.x_test)},
+            "versions": {"convgrad": __version__, "numpy": np.__version__,
+                         "python": platform.python_version()},
+        }
+        save(model.state_dict(), os.path.join(args.out, "model.npz"))
+        with open(os.path.join(args.out, "metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=2)
+        wrote = ["model.npz", "metrics.json"]
+        if _plot_curves(history, os.path.join(args.out, "curves.png")):
+            wrote.append("curves.png")
+        print(f"wrote {', '.join(wrote)} to {args.out}")
+    return 0
+
+
+def _prepare_out(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"convgrad train: --out {folder}: cannot create the folder "
+                         f"({e})") from None
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"convgrad train: --out {folder}: folder is not writable")
+
+
+def _plot_curves(history, path: str) -> bool:
+    try:
+        import matplotlib  # noqa: PLC0415
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        print('note: curves.png needs matplotlib: pip install "convgrad[plot]"', file=sys.stderr)
+        return False
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    left.plot(epochs, history.train_loss, "o-", color="tab:blue", label="train")
+    left.plot(epochs, history.test_loss, "s--", color="tab:orange", label="test")
+    left.set(title="cross-entropy loss", xlabel="epoch", ylabel="loss", yscale="log")
+    right.plot(epochs, np.array(history.train_accuracy) * 100, "o-", color="tab:blue",
+               label="train")
+    right.plot(epochs, np.array(history.test_accuracy) * 100, "s--", color="tab:orange",
+               label="test")
+    right.set(title=f"accuracy (final test {history.test_accuracy[-1]:.2%})", xlabel="epoch",
+              ylabel="accuracy (%)")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

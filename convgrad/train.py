@@ -1,0 +1,102 @@
+"""The training loop behind ``convgrad train``: a small CNN, Adam, cross entropy, mini-batches.
+
+The network (the training anchor of the benchmarks) adapts to the data::
+
+    conv 3×3 (C→8, pad 1) → ReLU → max-pool 2 → conv 3×3 (8→16, pad 1) → ReLU → max-pool 2
+    → flatten → linear (16·⌊H/4⌋·⌊W/4⌋ → classes)
+
+Everything random (initial weights, batch order) follows ``seed``: the same seed gives the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import functional as F
+from . import nn, optim
+from .autograd import Tensor, no_grad
+from .data import DataError, Dataset
+from .random import manual_seed
+
+
+def build_model(image_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+    """The CNN above for images (C, H, W) and ``classes`` outputs (float32)."""
+    channels, height, width = image_shape
+    if height < 4 or width < 4:
+        raise DataError(f"images of {height}×{width} are too small for two 2×2 poolings "
+                        f"(need at least 4×4)")
+    return nn.Sequential(
+        nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * (height // 4) * (width // 4), classes))
+
+
+@dataclass
+class History:
+    """Per-epoch numbers of one training run."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 512
+             ) -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy) of ``model`` in eval mode, without a graph."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            logits = model(Tensor(x[start:start + batch_size]))
+            labels = y[start:start + batch_size]
+            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+            correct += int((logits.data.argmax(axis=1) == labels).sum())
+    return total_loss / len(x), correct / len(x)
+
+
+def fit(data: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 1e-2,
+        seed: int = 0, on_batch: Callable[[int, int, float, float, int], None] | None = None,
+        on_epoch: Callable[[int, History], None] | None = None) -> tuple[nn.Module, History]:
+    """Train ``build_model`` on ``data`` with Adam; returns the model and its history.
+
+    ``on_batch(epoch, batches_done, mean_loss, accuracy, images_done)`` and
+    ``on_epoch(epoch, history)`` report progress.
+    """
+    rng = manual_seed(seed)
+    model = build_model(data.image_shape, data.classes)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    history = History()
+    n = len(data.x_train)
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        order = rng.permutation(n)
+        seen, loss_sum, correct = 0, 0.0, 0
+        for b, first in enumerate(range(0, n, batch_size)):
+            idx = order[first:first + batch_size]
+            logits = model(Tensor(data.x_train[idx]))
+            loss = F.cross_entropy(logits, data.y_train[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            seen += len(idx)
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.data.argmax(axis=1) == data.y_train[idx]).sum())
+            if on_batch:
+                on_batch(epoch, b + 1, loss_sum / seen, correct / seen, seen)
+        history.train_loss.append(loss_sum / n)
+        history.train_accuracy.append(correct / n)
+        history.epoch_seconds.append(time.perf_counter() - start)
+        test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test)
+        history.test_loss.append(test_loss)
+        history.test_accuracy.append(test_accuracy)
+        if on_epoch:
+            on_epoch(epoch, history)
+    return model, history

@@ -1,0 +1,170 @@
+"""`convgrad train`: accuracy on real data, outputs, determinism, data formats, user errors."""
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import convgrad as cg
+from convgrad.cli import main
+from convgrad.data import load
+from convgrad.progress import Progress
+from convgrad.train import build_model, evaluate
+
+
+def run(capsys, *argv):
+    code = main(["train", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_run_reaches_97_percent_and_writes_its_outputs(tmp_path, capsys):
+    code, out, _ = run(capsys, "--out", str(tmp_path))
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.97
+    for key in ("train_loss", "train_accuracy", "test_accuracy_per_epoch"):
+        assert len(metrics[key]) == 30
+    assert metrics["seconds"] > 0 and out.count("\nepoch ") + out.startswith("epoch") >= 30
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model = build_model((1, 8, 8), 10)
+    model.load_state_dict(cg.load(tmp_path / "model.npz"))
+    data = load("digits", seed=0)
+    assert evaluate(model, data.x_test, data.y_test)[1] == metrics["test_accuracy"]
+
+
+def test_same_seed_same_numbers(tmp_path, capsys):
+    runs = []
+    for name in ("a", "b"):
+        assert run(capsys, "--epochs", "2", "--seed", "5", "--out", str(tmp_path / name))[0] == 0
+        m = json.loads((tmp_path / name / "metrics.json").read_text())
+        runs.append({k: m[k] for k in ("train_loss", "train_accuracy", "test_loss",
+                                       "test_accuracy_per_epoch")})
+    assert runs[0] == runs[1]
+
+
+def mnist_style(writers, n, seed):
+    """28×28 uint8 images: digits of the given sklearn indices upscaled 3× (24×24) and placed
+    ±1 px off centre in a 28×28 frame. Disjoint ``writers`` keep test digits unseen."""
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(writers, n)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, j in enumerate(pick):
+        dy, dx = rng.integers(1, 4, 2)
+        images[i, dy:dy + 24, dx:dx + 24] = np.kron(digits.images[j], np.ones((3, 3))) * 255 / 16
+    return images, digits.target[pick].astype(np.uint8)
+
+
+def write_idx(path, array, gz):
+    codes = {np.dtype(np.uint8): 0x08}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    (gzip.open if gz else open)(path, "wb").write(header + array.tobytes())
+
+
+def test_mnist_style_idx_folder_trains_and_gz_is_optional(tmp_path, capsys):
+    """No MNIST offline: a 28×28 IDX set of 2 000 upscaled digits, tested on 400 digits of other
+    writers. Measured: ~0.90 after 4 epochs, ~0.92 after 10 (the 8×8 originals reach 0.975)."""
+    parts = {"train": mnist_style(np.arange(1400), 2000, 0),
+             "t10k": mnist_style(np.arange(1400, 1797), 400, 1)}
+    for prefix, (x, y) in parts.items():
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", x, True)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", y, True)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", y, False)
+    code, out, _ = run(capsys, "--data", str(tmp_path), "--epochs", "4")
+    assert code == 0 and "2000 train / 400 test images of 1×28×28, 10 classes" in out
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0]) / 100
+    assert accuracy >= 0.85
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for prefix, (x, y) in parts.items():
+        write_idx(plain / f"{prefix}-images.idx3-ubyte", x, False)
+        write_idx(plain / f"{prefix}-labels.idx1-ubyte", y, False)
+    a, b = load(str(tmp_path)), load(str(plain))
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    assert a.x_train.dtype == np.float32 and a.x_train.max() == 1.0
+
+
+def test_npz_with_channels_float_and_given_test_set(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 3, 12, 10)).astype(np.float32)
+    y = rng.integers(0, 4, 60)
+    np.savez(tmp_path / "d.npz", x=x[:50], y=y[:50], x_test=x[50:], y_test=y[50:])
+    code, out, _ = run(capsys, "--data", str(tmp_path / "d.npz"), "--epochs", "1",
+                       "--batch-size", "16")
+    assert code == 0 and "50 train / 10 test images of 3×12×10, 4 classes" in out
+    np.savez(tmp_path / "split.npz", x=(x[:, 0] * 255).astype(np.uint8), y=y.astype(float))
+    code, out, _ = run(capsys, "--data", str(tmp_path / "split.npz"), "--epochs", "1")
+    assert code == 0 and "48 train / 12 test images of 1×12×10" in out
+
+
+@pytest.mark.parametrize("arrays, argv, message", [
+    (None, ["--data", "absent.npz"], "no such file or folder"),
+    ({"x": np.zeros((4, 8, 8))}, [], "missing array 'y'"),
+    ({"x": np.zeros((4, 8, 8)), "y": np.array([0.5, 1, 2, 3])}, [], "labels must be integers"),
+    ({"x": np.zeros((4, 8)), "y": np.arange(4)}, [], "must be (N, H, W) or (N, C, H, W)"),
+    ({"x": np.zeros((4, 8, 8)), "y": np.arange(5)}, [], "4 images but y has 5 labels"),
+    ({"x": np.zeros((4, 8, 8)), "y": np.arange(4), "x_test": np.zeros((2, 8, 8))}, [],
+     "both x_test and y_test"),
+    ({"x": np.zeros((4, 2, 2)), "y": np.arange(4)}, [], "too small"),
+    ({"x": np.zeros((4, 8, 8)), "y": -np.arange(4)}, [], "must be ≥ 0"),
+    (b"garbage", [], "not a readable .npz"),
+    (None, ["--epochs", "0"], "--epochs: expected a positive integer"),
+    (None, ["--lr", "-1"], "--lr: expected a positive finite number"),
+    (None, ["--batch-size", "x"], "--batch-size: expected a positive integer"),
+    (None, ["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_user_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch, arrays, argv, message):
+    monkeypatch.chdir(tmp_path)
+    if isinstance(arrays, dict):
+        np.savez(tmp_path / "d.npz", **arrays)
+    elif isinstance(arrays, bytes):
+        (tmp_path / "d.npz").write_bytes(arrays)
+    if arrays is not None:
+        argv = ["--data", "d.npz", *argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_idx_folder_errors(tmp_path, capsys):
+    code, _, err = run(capsys, "--data", str(tmp_path))
+    assert code == 2 and "no 'train*images*' IDX file" in err
+    x, y = mnist_style(np.arange(10), 10, 0)
+    write_idx(tmp_path / "train-images-idx3-ubyte", x, False)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", y, False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", y, False)
+    data = (tmp_path / "train-images-idx3-ubyte").read_bytes()
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(data[:-5])
+    code, _, err = run(capsys, "--data", str(tmp_path))
+    assert code == 2 and "truncated?" in err
+
+
+def test_the_command_is_installed_and_errors_have_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "convgrad", "train", "--data",
+                           str(tmp_path / "none.npz")], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("convgrad: error: --data")
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_plain_lines_elsewhere():
+    for stream, live in ((Terminal(), True), (io.StringIO(), False)):
+        bar = Progress(epochs=2, batches=3, stream=stream)
+        for done in (1, 2, 3):
+            bar.update(0, done, 0.5, 0.75, 64 * done)
+        bar.finish(0, "loss 0.5")
+        text = stream.getvalue()
+        assert ("\r" in text and "3/3" in text and "img/s" in text) == live
+        assert text.rstrip("\n").split("\r")[-1].endswith("epoch 1/2  loss 0.5")
