@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=0, help="governs init, split and order")
     train.add_argument("--out", metavar="DIR",
                        help="write model.npz, metrics.json and curves.png here")
+    check = commands.add_parser(
+        "gradcheck", help="check every differentiable op against finite differences",
+        description="Compare the analytic first and second derivatives of every differentiable "
+                    "op with float64 central differences along random directions.")
+    check.add_argument("--order", type=int, choices=(1, 2), nargs="+", default=[1, 2])
+    check.add_argument("--ops", nargs="+", metavar="NAME", help="only these ops (see the table)")
+    check.add_argument("--seed", type=_seed, default=0)
     return parser
 
 
@@ -79,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"train": run_train}[args.command](args)
+        return {"train": run_train, "gradcheck": run_gradcheck}[args.command](args)
     except (UsageError, DataError) as e:
         print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
         return 2
@@ -140,6 +147,18 @@ def run_train(args) -> int:
             wrote.append("curves.png")
         print(f"wrote {', '.join(wrote)} to {args.out}")
     return 0
+
+
+def run_gradcheck(args) -> int:
+    """Exit 0 when every op passes, 1 when one fails (the row says which and how)."""
+    from . import selfcheck  # noqa: PLC0415
+
+    try:
+        ok = selfcheck.run(tuple(args.order), args.ops, args.seed)
+    except KeyError as e:
+        raise UsageError(f"convgrad gradcheck: {e.args[0]}") from None
+    print("all gradients agree with finite differences" if ok else "some gradients are wrong")
+    return 0 if ok else 1
 
 
 def _prepare_out(folder: str) -> None:

@@ -6,8 +6,7 @@ from helpers import check_op
 
 import convgrad as cg
 
-
-@pytest.mark.parametrize("cg_fn, torch_fn, shapes, kw", [
+OP_CASES = [
     (lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (4,)], {}),
     (lambda a, b: a - b, lambda a, b: a - b, [(3, 1), (1, 5)], {}),
     (lambda a, b: a * b, lambda a, b: a * b, [(2, 3, 4), (3, 1)], {}),
@@ -37,7 +36,10 @@ import convgrad as cg
     (lambda a: a[1:, ::2], lambda a: a[1:, ::2], [(3, 5)], {}),
     (lambda a: a[np.array([0, 2, 0])], lambda a: a[[0, 2, 0]], [(3, 2)], {}),
     (lambda a, b: (a * b).tanh() * a, lambda a, b: (a * b).tanh() * a, [(3,), (3,)], {}),
-])
+]
+
+
+@pytest.mark.parametrize("cg_fn, torch_fn, shapes, kw", OP_CASES)
 def test_op_matches_torch(cg_fn, torch_fn, shapes, kw):
     check_op(cg_fn, torch_fn, *shapes, **kw)
 
@@ -89,3 +91,29 @@ def test_backward_on_non_scalar_needs_a_gradient():
         (x * 2.0).backward()
     with pytest.raises(ValueError, match=r"gradient shape \(3,\) does not match"):
         (x * 2.0).backward(np.ones(3))
+
+
+@pytest.mark.parametrize("cg_fn, torch_fn, shapes, kw", OP_CASES)
+def test_op_passes_gradcheck(cg_fn, torch_fn, shapes, kw):
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    if kw.get("positive"):
+        arrays = [np.abs(a) + 0.5 for a in arrays]
+    assert cg.gradcheck(cg_fn, arrays, order=2, atol=1e-4)
+
+
+def test_only_requested_gradients_are_computed(monkeypatch):
+    import convgrad.functional.convolution as conv_module
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("computed a gradient nobody asked for")
+    x = cg.tensor(np.ones((1, 2, 5, 5)))
+    w = cg.tensor(np.ones((3, 2, 3, 3)), requires_grad=True)
+    monkeypatch.setattr(conv_module, "conv_grad_input", forbidden)
+    cg.functional.conv2d(x, w).sum().backward()
+    assert x.grad is None and w.grad.shape == w.shape
+    monkeypatch.undo()
+    x.requires_grad, w.requires_grad = True, False
+    monkeypatch.setattr(conv_module, "conv_grad_weight", forbidden)
+    cg.functional.conv2d(x, w).sum().backward()
+    assert x.grad.shape == x.shape

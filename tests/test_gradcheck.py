@@ -48,3 +48,23 @@ def test_bad_arguments():
         cg.gradcheck(lambda a: a, [np.ones(2)], order=3)
     with pytest.raises(ValueError, match="no input to differentiate"):
         cg.gradcheck(lambda a: a, [np.array([1, 2])])
+
+
+def test_cli_gradcheck_passes_every_op(capsys):
+    from convgrad.cli import main
+    from convgrad.selfcheck import SUITE
+
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok") == 2 * len(SUITE) and "all gradients agree" in out
+
+
+def test_cli_gradcheck_reports_a_broken_op(capsys, monkeypatch):
+    from convgrad import selfcheck
+    from convgrad.cli import main
+
+    monkeypatch.setitem(selfcheck.SUITE, "broken", (square_with_wrong_grad, [(3,)]))
+    assert main(["gradcheck", "--ops", "broken", "--order", "1"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert main(["gradcheck", "--ops", "nonsense"]) == 2
+    assert "unknown op 'nonsense'" in capsys.readouterr().err
