@@ -69,6 +69,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=0, help="governs init, split and order")
     train.add_argument("--out", metavar="DIR",
                        help="write model.npz, metrics.json and curves.png here")
+    ex = commands.add_parser(
+        "explain", help="derive conv backprop for a configuration (symbolic, verified, drawn)",
+        description="Build O = X ⋆ F from the definition with SymPy, differentiate it, show "
+                    "∂L/∂F and ∂L/∂X for every element, recognise the two convolution patterns "
+                    "and verify them symbolically and against convgrad's engine. Defaults: the "
+                    "textbook X 3×3, F 2×2.")
+    ex.add_argument("--input", default="3x3", help="input size: 5 (1-d) or 3x3 (2-d)")
+    ex.add_argument("--kernel", default=None, help="kernel size, e.g. 2x2 (default 2 per dim)")
+    ex.add_argument("--stride", default="1", help="S or SxS")
+    ex.add_argument("--padding", default="0",
+                    help="P, PxP, LO:HI per dim (e.g. 1:0x0:1), same, valid or full")
+    ex.add_argument("--dilation", default="1", help="D or DxD (1 = none)")
+    ex.add_argument("--in-channels", type=_positive_int, default=1)
+    ex.add_argument("--out-channels", type=_positive_int, default=1)
+    ex.add_argument("--groups", type=_positive_int, default=1)
+    ex.add_argument("--values", default="-2,5,-4", metavar="X,Y,Z",
+                    help="x, y, z of the chain-rule prelude f = (x + y)·z")
+    ex.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    ex.add_argument("--out", metavar="DIR", help="write the report and its figures here")
+    ex.add_argument("--max-equations", type=_positive_int, default=300,
+                    help="refuse configurations with more equations than this (default 300)")
+    ex.add_argument("--seed", type=_seed, default=0, help="random numbers of the numeric check")
     check = commands.add_parser(
         "gradcheck", help="check every differentiable op against finite differences",
         description="Compare the analytic first and second derivatives of every differentiable "
@@ -86,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"train": run_train, "gradcheck": run_gradcheck}[args.command](args)
+        commands = {"train": run_train, "gradcheck": run_gradcheck, "explain": run_explain}
+        return commands[args.command](args)
     except (UsageError, DataError) as e:
         print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
         return 2
@@ -147,6 +170,53 @@ def run_train(args) -> int:
             wrote.append("curves.png")
         print(f"wrote {', '.join(wrote)} to {args.out}")
     return 0
+
+
+def run_explain(args) -> int:
+    """Print the derivation (or write it with figures to --out); exit 2 on a bad config."""
+    try:
+        from . import explain as ex  # noqa: PLC0415
+        from .explain import render  # noqa: PLC0415
+
+        size = ex.parse_size(args.input, "--input")
+        kernel = (ex.parse_size(args.kernel, "--kernel") if args.kernel else (2,) * len(size))
+        if len(kernel) == 1 and len(size) == 2:
+            kernel = kernel * 2
+        stride, dilation = (_per_dim(ex.parse_size(v, name), len(size), name) for v, name in
+                            ((args.stride, "--stride"), (args.dilation, "--dilation")))
+        values = tuple(float(v) for v in args.values.split(","))
+        if len(values) != 3:
+            raise ValueError(f"--values needs three numbers x,y,z, got {args.values!r}")
+        report = ex.explain(size, kernel, stride, ex.parse_padding(args.padding), dilation,
+                            args.in_channels, args.out_channels, args.groups, values,
+                            args.max_equations, args.seed)
+        if args.out:
+            written = render.write(report, args.format, args.out)
+            print(f"wrote {', '.join(written)} to {args.out}")
+        elif args.format == "html":
+            import tempfile  # noqa: PLC0415
+
+            from .explain.figures import draw_all  # noqa: PLC0415
+            with tempfile.TemporaryDirectory() as tmp:
+                print(render.to_html(report, draw_all(report, tmp)), end="")
+        else:
+            print({"text": render.to_text, "markdown": render.to_markdown,
+                   "json": render.to_json}[args.format](report), end="")
+    except ImportError as e:
+        raise UsageError(f"convgrad explain: {e}") from None
+    except ValueError as e:
+        raise UsageError(f"convgrad explain: {e}" if not str(e).startswith(("explain:",))
+                         else f"convgrad {e}") from None
+    ok = all(report["verified"].values())
+    return 0 if ok else 1
+
+
+def _per_dim(values: tuple, ndim: int, name: str) -> tuple:
+    if len(values) == 1:
+        return values * ndim
+    if len(values) != ndim:
+        raise ValueError(f"{name} has {len(values)} values for a {ndim}-d input")
+    return values
 
 
 def run_gradcheck(args) -> int:
