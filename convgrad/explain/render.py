@@ -126,12 +126,12 @@ def to_markdown(report: dict, figures: dict[str, str] | None = None) -> str:
         out += [f"![{FIGURES[1][1]}]({figures['sliding_window']})", ""]
     for key, title in SECTIONS:
         out += [f"## {title}", "", "```text"] + report[key] + ["```", ""]
-    pictures = {0: ["flipped_filter"], 1: ["flipped_filter", "full_convolution"]}
+    pictures = {0: [], 1: ["flipped_filter", "full_convolution"]}
     for i, (title, block) in enumerate(_pattern_blocks(report)):
         head, _, body = block.partition("\n\n")
         out += [f"## {title}", "", head, ""]
-        out += [f"![{dict(FIGURES)[f]}]({figures[f]})" for f in pictures[i][i:] if f in figures]
-        out += ["", "```text", body, "```", ""]
+        out += [f"![{dict(FIGURES)[f]}]({figures[f]})\n" for f in pictures[i] if f in figures]
+        out += ["```text", body, "```", ""]
     out += ["## Verified", ""] + [f"- {line}" for line in _verified(report).split("\n")]
     return "\n".join(out) + "\n"
 
