@@ -91,6 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--max-equations", type=_positive_int, default=300,
                     help="refuse configurations with more equations than this (default 300)")
     ex.add_argument("--seed", type=_seed, default=0, help="random numbers of the numeric check")
+    bench = commands.add_parser(
+        "bench", help="time convolutions (forward, forward+backward) against the GEMM peak "
+                      "and, optionally, PyTorch",
+        description="Time the benchmark configurations through the autograd path: ms, GFLOP/s, "
+                    "%% of the NumPy GEMM peak measured in the same run, peak extra memory, and "
+                    "with --compare torch the time ratio to PyTorch (CPU).")
+    bench.add_argument("--configs", nargs="+", metavar="NAME", help="a subset (default: all)")
+    bench.add_argument("--dtype", nargs="+", choices=("float32", "float64"),
+                       default=["float32", "float64"])
+    bench.add_argument("--compare", choices=("torch",), help="also time PyTorch, interleaved")
+    bench.add_argument("--repeat", type=_positive_int, default=7, help="timed rounds per case")
+    bench.add_argument("--json", metavar="FILE", help="write the rows and machine facts")
+    bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (or GFLOP/s)")
+    bench.add_argument("--markdown", metavar="FILE", help="a results page (benchmarks/RESULTS.md)")
     check = commands.add_parser(
         "gradcheck", help="check every differentiable op against finite differences",
         description="Compare the analytic first and second derivatives of every differentiable "
@@ -108,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        commands = {"train": run_train, "gradcheck": run_gradcheck, "explain": run_explain}
+        commands = {"train": run_train, "gradcheck": run_gradcheck, "explain": run_explain,
+                    "bench": run_bench}
         return commands[args.command](args)
     except (UsageError, DataError) as e:
         print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
@@ -217,6 +232,33 @@ def _per_dim(values: tuple, ndim: int, name: str) -> tuple:
     if len(values) != ndim:
         raise ValueError(f"{name} has {len(values)} values for a {ndim}-d input")
     return values
+
+
+def run_bench(args) -> int:
+    from . import bench  # noqa: PLC0415
+
+    known = [c["name"] for c in bench.load_configs()]
+    unknown = [n for n in args.configs or [] if n not in known]
+    if unknown:
+        raise UsageError(f"convgrad bench: unknown configuration {unknown[0]!r}; choose from "
+                         f"{', '.join(known)}")
+    if args.compare == "torch":
+        try:
+            import torch  # noqa: F401, PLC0415
+        except ImportError:
+            raise UsageError('convgrad bench: --compare torch needs PyTorch: pip install '
+                             '"convgrad[bench]"') from None
+    result = bench.run(args.configs, tuple(args.dtype), args.compare == "torch", args.repeat)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    if args.markdown:
+        command = "convgrad bench" + (" --compare torch" if args.compare else "")
+        with open(args.markdown, "w") as f:
+            f.write(bench.markdown(result, command))
+    if args.plot:
+        bench.plot(result, args.plot)
+    return 0
 
 
 def run_gradcheck(args) -> int:

@@ -35,7 +35,30 @@ def test_bench_ops_prints_a_row(capsys):
     import_torch()
     rows = bench_ops.main(["--configs", "mnist_small", "--dtype", "float32", "--repeat", "1"])
     assert len(rows) == 1 and rows[0]["cg_fwdbwd"] > 0 and rows[0]["torch_fwdbwd"] > 0
+    assert rows[0]["sf_fwdbwd"] > 0
     assert "| mnist_small | float32 |" in capsys.readouterr().out
+
+
+def test_convgrad_bench_cli_writes_table_json_markdown_and_plot(tmp_path, capsys):
+    import json
+
+    from convgrad.cli import main
+
+    import_torch()
+    out = tmp_path / "r.json"
+    assert main(["bench", "--configs", "pointwise", "conv1d", "--dtype", "float64",
+                 "--compare", "torch", "--repeat", "1", "--json", str(out), "--markdown",
+                 str(tmp_path / "RESULTS.md"), "--plot", str(tmp_path / "bars.png")]) == 0
+    text = capsys.readouterr().out
+    assert "| pointwise | float64 |" in text and "geometric mean" in text
+    result = json.loads(out.read_text())
+    row = result["rows"][0]
+    assert row["gflops_fwdbwd"] > 0 and 0 < row["peak_percent"] and row["extra_mib"] >= 0
+    assert result["meta"]["gemm_peak_gflops"]["float64"] > 0
+    page = (tmp_path / "RESULTS.md").read_text()
+    assert "Regenerate with `convgrad bench --compare torch`" in page and "| conv1d |" in page
+    assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["bench", "--configs", "nonsense"]) == 2
 
 
 def test_bench_train_runs_both_frameworks_from_the_same_start(capsys):

@@ -211,21 +211,53 @@ def test_every_method_matches_reference(method, case):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, want", [
-    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "shift"),       # large images, many channels
-    ((8, 1, 64, 34, 34), (1, 64, 64, 3, 3), "im2col"),      # 34² < 2048 positions: im2col
-    ((8, 1, 64, 46, 46), (1, 64, 64, 3, 3), "shift"),       # 46² = 2116 ≥ 2048
-    ((8, 1, 31, 58, 58), (1, 64, 31, 3, 3), "im2col"),      # C_in = 31 < 32
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "im2col"),      # cache-tiled columns
+    ((4, 1, 32, 74, 74), (1, 16, 32, 5, 5), "im2col"),      # 2-d: cache-tiled columns
+    ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "shift"),  # 3-d, ΠK = 27, C_in = 32
+    ((2, 1, 31, 18, 34, 34), (1, 16, 31, 3, 3, 3), "im2col"),  # C_in = 31 < 32
+    ((2, 1, 32, 18, 34, 34), (1, 16, 32, 2, 3, 4), "im2col"),  # ΠK = 24 < 25
     ((64, 1, 32, 30, 30), (1, 1, 32, 3, 3), "stacked"),     # C_out·ΠK = 9 ≤ C_in = 32
     ((64, 1, 32, 30, 30), (1, 4, 32, 3, 3), "im2col"),      # C_out·ΠK = 36 > 32
     ((8, 128, 1, 58, 58), (128, 1, 1, 3, 3), "shift"),      # depthwise
-    ((4, 1, 16, 74, 74), (1, 16, 16, 5, 5), "shift"),       # ΠK = 25: large kernel
-    ((4, 1, 16, 74, 74), (1, 16, 16, 4, 6), "im2col"),      # ΠK = 24
     ((8, 1, 64, 14, 14), (1, 64, 64, 1, 1), "shift"),       # pointwise: one plain matmul
     ((64, 1, 8, 3, 3), (1, 16, 8, 5, 5), "im2col"),         # kernel larger than the output
+    ((1, 128, 8, 58, 58), (128, 1, 8, 56, 56), "window"),   # depthwise weight gradient
+    ((1, 128, 8, 58, 58), (128, 4, 8, 56, 56), "window"),   # B·C_out = 4
+    ((1, 128, 8, 58, 58), (128, 5, 8, 56, 56), "im2col"),   # B·C_out = 5
+    ((4, 1, 16, 74, 74), (1, 16, 16, 11, 11), "fft"),       # large kernel
 ])
 def test_method_choice_boundaries(x_shape, w_shape, want):
-    assert choose_method(x_shape, w_shape, (1, 1), (1, 1)) == want
-    assert choose_method(x_shape, w_shape, (2, 1), (1, 1)) == "im2col"
+    ones = (1,) * (len(x_shape) - 3)
+    assert choose_method(x_shape, w_shape, ones, ones) == want
+    if want != "window":
+        assert choose_method(x_shape, w_shape, (2,) + ones[1:], ones) == "im2col"
+
+
+def fft_boundary(x_shape=(4, 1, 16, 74, 74), channels=16) -> int:
+    """The smallest square kernel for which the rule picks FFT on this input."""
+    for k in range(3, 30):
+        if choose_method(x_shape, (1, channels, x_shape[2], k, k), (1, 1), (1, 1)) == "fft":
+            return k
+    raise AssertionError("FFT never chosen")
+
+
+def test_fft_takes_over_at_one_kernel_size_and_stays():
+    k = fft_boundary()
+    assert 5 < k <= 11          # large_kernel's 11×11 is on the FFT side
+    for bigger in range(k, k + 6):
+        assert choose_method((4, 1, 16, 74, 74), (1, 16, 16, bigger, bigger), (1, 1),
+                             (1, 1)) == "fft"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_both_sides_of_the_fft_boundary_match_torch(dtype):
+    """Forward and both gradients at the last direct kernel size and the first FFT one, with the
+    rule choosing (float32 within 1e-4 relative)."""
+    k = fft_boundary((2, 1, 4, 40, 40), 4)
+    for kernel in (k - 1, k):
+        case = Case(size=(40 - kernel + 1 + 2 * (kernel // 2),) * 2, kernel=(kernel, kernel),
+                    cin=4, cout=4, batch=2, padding=kernel // 2, dtype=dtype)
+        check_against_torch(case)
 
 
 def test_method_choice_counts_dilation():
@@ -236,6 +268,7 @@ def test_method_choice_counts_dilation():
 @pytest.mark.parametrize("x_shape, w_shape", [
     ((2, 1, 32, 12, 12), (1, 1, 32, 3, 3)), ((2, 1, 32, 12, 12), (1, 4, 32, 3, 3)),
     ((2, 1, 16, 14, 14), (1, 4, 16, 5, 5)), ((2, 1, 16, 14, 14), (1, 4, 16, 4, 6)),
+    ((1, 6, 3, 24, 24), (6, 1, 3, 10, 10)), ((2, 1, 3, 20, 30), (1, 2, 3, 11, 11)),
 ])
 def test_all_methods_agree_across_each_boundary(x_shape, w_shape):
     rng = np.random.default_rng(0)

@@ -35,12 +35,13 @@ engine that differentiates them gets double backward with no new math.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from itertools import product
 from typing import Sequence
 
 import numpy as np
 
-from .correlate import correlate
+from .correlate import correlate, get_workspace_limit
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -83,9 +84,17 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     geo = conv_geometry("conv", x.shape, w.shape, stride, padding, dilation, groups)
     _check_bias("conv", b, geo.out_channels)
     g = geo.groups
-    xg = pad_or_crop(x, geo.padding).reshape(geo.batch, g, -1, *_padded(geo))
-    y = correlate(xg, w.reshape(g, -1, *w.shape[1:]), geo.stride, geo.dilation)
-    y = y.reshape(geo.output_shape)
+    wg = w.reshape(g, -1, *w.shape[1:])
+    chunks = _batch_chunks(geo, x.dtype)
+    y = None if len(chunks) == 1 else np.empty(geo.output_shape, dtype=x.dtype)
+    for part in chunks:
+        xg = pad_or_crop(x[part], geo.padding).reshape(-1, g, geo.in_channels // g,
+                                                       *_padded(geo))
+        yg = correlate(xg, wg, geo.stride, geo.dilation)
+        if y is None:
+            y = np.ascontiguousarray(yg).reshape(geo.output_shape)
+        else:
+            y[part] = yg.reshape(y[part].shape)
     if b is not None:
         y += b.reshape(-1, *(1,) * geo.ndim)
     return y
@@ -165,6 +174,17 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
 # ----------------------------------------------------------------------------- the two rules
 
 def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dx, batch chunk by batch chunk (so padded copies stay within the workspace cap)."""
+    chunks = _batch_chunks(geo, dy.dtype)
+    if len(chunks) == 1:
+        return _input_grad_chunk(dy, w, geo)
+    dx = np.empty(geo.input_shape, dtype=dy.dtype)
+    for part in chunks:
+        dx[part] = _input_grad_chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]))
+    return dx
+
+
+def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w)."""
     g, ndim = geo.groups, geo.ndim
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size)
@@ -215,6 +235,17 @@ def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[
 
 
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dw summed over batch chunks (the batch is the contracted axis)."""
+    chunks = _batch_chunks(geo, x.dtype)
+    dw = _weight_grad_chunk(x[chunks[0]], dy[chunks[0]],
+                            replace(geo, batch=len(range(*chunks[0].indices(geo.batch)))))
+    for part in chunks[1:]:
+        dw += _weight_grad_chunk(x[part], dy[part],
+                                 replace(geo, batch=len(range(*part.indices(geo.batch)))))
+    return dw
+
+
+def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw as the correlation of x (batch ↔ channels) with dy as kernel, dilated by s."""
     g = geo.groups
     pads = tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
@@ -251,6 +282,16 @@ def _check_bias(op: str, b: np.ndarray | None, out_channels: int) -> None:
     if b is not None and b.shape != (out_channels,):
         raise ValueError(f"{op}: bias must have shape (C_out,) = ({out_channels},), "
                          f"got b.shape={b.shape}")
+
+
+def _batch_chunks(geo: ConvGeometry, dtype) -> list[slice]:
+    """Batch slices whose padded copy (and the temporaries of the same order of size that a
+    contraction makes) fit in a quarter of the workspace cap; one slice for usual sizes."""
+    per_image = (max(geo.in_channels, geo.out_channels) * math.prod(
+        n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
+        zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
+    step = max(1, get_workspace_limit() // (4 * per_image))
+    return [slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step)]
 
 
 def _padded(geo: ConvGeometry) -> tuple[int, ...]:

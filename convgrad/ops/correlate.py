@@ -14,6 +14,14 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
 ``stacked``  stride 1, the transpose of shift: one matmul of every tap's weights with all of x,
              then the ΠK shifted slices are summed. Best when C_out·ΠK ≤ C_in (e.g. the input
              gradient of a first layer, where C_out is the image's channel count).
+``window``   one einsum per *output* position over channels and taps, on a strided slice of x
+             (no copy). For few outputs and many taps with tiny B·Co: the weight gradient of a
+             depthwise convolution, where each channel's ΠK weights are dot products.
+``fft``      stride 1: real FFTs (scipy.fft on all cores when installed, else numpy.fft) of x
+             and of the (dilated) kernel over a length L ≥ n per axis, one complex matmul
+             over channels per frequency, one inverse FFT. Circular wrap-around only touches
+             outputs past n − ke, which are cut. Best for large kernels, where the other
+             methods copy or multiply ΠK times; float32 error stays ~1e-6 relative.
 """
 
 from __future__ import annotations
@@ -27,10 +35,17 @@ import numpy as np
 
 from .windows import sliding_windows
 
-METHODS = ("im2col", "shift", "stacked")
+try:                          # scipy's pocketfft is multithreaded and ~4× faster in float32
+    import scipy.fft as fft_backend
+    FFT_OPTIONS: dict = {"workers": -1}
+except ImportError:           # the core needs NumPy only
+    fft_backend, FFT_OPTIONS = np.fft, {}
+
+METHODS = ("im2col", "shift", "stacked", "window", "fft")
 _state = threading.local()
 _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
+_TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -70,10 +85,10 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int],
               dilation: Sequence[int]) -> np.ndarray:
     """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)``."""
     method = getattr(_state, "method", None) or choose_method(x.shape, w.shape, stride, dilation)
-    if method != "im2col" and any(s != 1 for s in stride):
+    if method not in ("im2col", "window") and any(s != 1 for s in stride):
         method = "im2col"
-    return {"im2col": _im2col, "shift": _shift, "stacked": _stacked}[method](
-        x, w, stride, dilation)
+    return {"im2col": _im2col, "shift": _shift, "stacked": _stacked, "window": _window,
+            "fft": _fft}[method](x, w, stride, dilation)
 
 
 def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
@@ -82,20 +97,66 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
     ci, co, kernel = x_shape[2], w_shape[1], w_shape[3:]
     pk = math.prod(kernel)
     out_per_image = math.prod(n - d * (k - 1) for n, k, d in zip(x_shape[3:], kernel, dilation))
+    outputs = math.prod((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                        zip(x_shape[3:], kernel, stride, dilation))
+    if x_shape[0] * co <= 4 and outputs <= 64 and pk >= 8 * outputs:
+        return "window"
+    if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
+        return "fft"
     if any(s != 1 for s in stride) or pk > out_per_image:
         return "im2col"
     if pk == 1 or (ci == 1 and co == 1):
         return "shift"                          # one plain matmul; or depthwise multiply-adds
     if co * pk <= ci:
         return "stacked"
-    if pk >= 25 or (ci >= 32 and math.prod(x_shape[3:]) >= 2048):
-        return "shift"
+    if pk >= 25 and ci >= 32 and len(kernel) == 3:
+        return "shift"                          # 3-d: many taps, each a matmul with depth
     return "im2col"
+
+
+# Cost model of the FFT decision, fitted on the project machine (2-core Xeon, OpenBLAS, scipy's
+# pocketfft on both cores; see benchmarks/bench_ops.py): direct = multiply-adds + column copies;
+# FFT = a fixed cost + transformed spectrum elements (x, y and the kernels) + complex
+# multiply-adds of the per-frequency channel contraction. FFT only when clearly cheaper: its
+# float32 error (~1e-6 relative) is larger than a direct sum's.
+_DIRECT_MAC, _COLUMN_COPY = 1.2e-11, 3.1e-10
+_FFT_FIXED, _FFT_MAC = 3e-4, 6e-10
+_FFT_ELEMENT = 3e-9 if FFT_OPTIONS else 8e-9
+
+
+def _fft_pays(x_shape, w_shape, dilation) -> bool:
+    batch, groups, ci = x_shape[:3]
+    co, kernel, size = w_shape[1], w_shape[3:], x_shape[3:]
+    out = [n - d * (k - 1) for n, k, d in zip(size, kernel, dilation)]
+    lengths = [_fast_length(n) for n in size]
+    bins = math.prod(lengths[:-1]) * (lengths[-1] // 2 + 1)
+    spectra = groups * (batch * ci + co * ci + batch * co) * bins
+    fft = _FFT_FIXED + spectra * _FFT_ELEMENT + batch * groups * ci * co * bins * _FFT_MAC
+    macs = batch * groups * co * ci * math.prod(kernel) * math.prod(out)
+    columns = batch * groups * ci * math.prod(kernel) * math.prod(out)
+    return fft < 0.8 * (macs * _DIRECT_MAC + columns * _COLUMN_COPY)
+
+
+def _fast_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n (lengths FFTs handle fastest)."""
+    best, p2 = 2 * n, 1
+    while p2 < 2 * n:
+        p3 = p2
+        while p3 < 2 * n:
+            p5 = p3
+            while p5 < n:
+                p5 *= 5
+            best = min(best, p5)
+            p3 *= 3
+        p2 *= 2
+    return max(best, 1)
 
 
 def _im2col(x, w, stride, dilation):
     """Column buffer laid out so that the longer of (taps, output positions) is innermost —
-    where x is read sequentially — contracted by one matmul per group, tiled over B."""
+    where x is read sequentially — contracted by one matmul per group. Tiles over the batch
+    and, when one image is too big, over the first output axis, so that a tile's columns stay
+    within a cache-sized budget (and always within the workspace cap)."""
     ndim = x.ndim - 3
     batch, groups, ci = x.shape[:3]
     co, kernel = w.shape[1], w.shape[3:]
@@ -105,24 +166,31 @@ def _im2col(x, w, stride, dilation):
     w_mat = w.reshape(groups, co, ci * pk)
     m_axes, k_axes = tuple(range(3, 3 + ndim)), tuple(range(3 + ndim, 3 + 2 * ndim))
     out = np.empty((batch, groups, co, pm), dtype=x.dtype)
-    per_item = groups * ci * pk * pm * x.dtype.itemsize
-    tile = max(1, min(batch, _workspace_limit // max(per_item, 1)))
+    budget = min(_workspace_limit, _TILE_BYTES)
+    per_row = groups * ci * pk * (pm // out_size[0]) * x.dtype.itemsize   # one output row
+    per_item = per_row * out_size[0]
+    tile = max(1, min(batch, budget // per_item))
+    rows = out_size[0] if per_item <= budget else max(1, min(out_size[0], budget // per_row))
+    rest = pm // out_size[0]
     taps_inner = pk > pm
     for start in range(0, batch, tile):
-        part = win[start:start + tile]
-        nb = part.shape[0]
-        if taps_inner:   # columns (G, nb·ΠM, Ci·ΠK)
-            order = (1, 0, *m_axes, 2, *k_axes)
-            cols = _workspace(x.dtype, [part.shape[i] for i in order])
-            np.copyto(cols, part.transpose(order))
-            cols = cols.reshape(groups, nb * pm, ci * pk)
-            res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, pm, co)
-            out[start:start + nb] = res.transpose(1, 0, 3, 2)
-        else:            # columns (nb, G, Ci·ΠK, ΠM): output positions innermost
-            order = (0, 1, 2, *k_axes, *m_axes)
-            cols = _workspace(x.dtype, [part.shape[i] for i in order])
-            np.copyto(cols, part.transpose(order))
-            np.matmul(w_mat, cols.reshape(nb, groups, ci * pk, pm), out=out[start:start + nb])
+        for r0 in range(0, out_size[0], rows):
+            part = win[start:start + tile, :, :, r0:r0 + rows]
+            nb, nr = part.shape[0], part.shape[3]
+            cells = slice(r0 * rest, (r0 + nr) * rest)
+            if taps_inner:   # columns (G, nb·positions, Ci·ΠK)
+                order = (1, 0, *m_axes, 2, *k_axes)
+                cols = _workspace(x.dtype, [part.shape[i] for i in order])
+                np.copyto(cols, part.transpose(order))
+                cols = cols.reshape(groups, nb * nr * rest, ci * pk)
+                res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, nr * rest, co)
+                out[start:start + nb, :, :, cells] = res.transpose(1, 0, 3, 2)
+            else:            # columns (nb, G, Ci·ΠK, positions): output positions innermost
+                order = (0, 1, 2, *k_axes, *m_axes)
+                cols = _workspace(x.dtype, [part.shape[i] for i in order])
+                np.copyto(cols, part.transpose(order))
+                np.matmul(w_mat, cols.reshape(nb, groups, ci * pk, nr * rest),
+                          out=out[start:start + nb, :, :, cells])
     return out.reshape(batch, groups, co, *out_size)
 
 
@@ -173,6 +241,91 @@ def _stacked(x, w, stride, dilation):
     return finish(y)
 
 
+def _window(x, w, stride, dilation):
+    """Per output position, one einsum of the strided window of x with all of w."""
+    ndim = x.ndim - 3
+    kernel = w.shape[3:]
+    out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                zip(x.shape[3:], kernel, stride, dilation)]
+    y = np.empty((x.shape[0], x.shape[1], w.shape[1], *out_size), dtype=x.dtype)
+    axes = "xyzuvt"[:ndim]
+    subscripts = f"bgc{axes},goc{axes}->bgo"
+    for pos in np.ndindex(*out_size):
+        window = tuple(slice(p * s, p * s + d * (k - 1) + 1, d) for p, s, d, k in
+                       zip(pos, stride, dilation, kernel))
+        y[(...,) + pos] = np.einsum(subscripts, x[(...,) + window], w)
+    return y
+
+
+def _fft(x, w, stride, dilation):
+    """Correlation by real FFTs: channels-last layouts let both the complex matmul and the
+    inverse transform run on contiguous or vectorisable strides. A small operand (the kernel)
+    or a small output (a weight gradient's ΠK) is transformed by DFT matrices in BLAS instead
+    of padding it to the full length."""
+    ndim = x.ndim - 3
+    batch, groups, ci = x.shape[:3]
+    co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
+    if any(d != 1 for d in dilation):          # the dilated kernel, zeros between taps
+        spread = np.zeros(w.shape[:3] + tuple(d * (k - 1) + 1 for k, d in
+                                              zip(kernel, dilation)), dtype=w.dtype)
+        spread[(...,) + tuple(slice(None, None, d) for d in dilation)] = w
+        w = spread
+    out = [n - k + 1 for n, k in zip(size, w.shape[3:])]
+    lengths = [_fast_length(n) for n in size]
+    spatial = tuple(range(3, 3 + ndim))
+    xf = fft_backend.rfftn(x, s=lengths, axes=spatial, **FFT_OPTIONS)   # (B, G, Ci, *F)
+    bins = xf.shape[3:]
+    x_mat = xf.reshape(batch, groups, ci, -1).transpose(1, 3, 0, 2)      # (G, F, B, Ci)
+    w_last = w.transpose(0, *range(3, 3 + ndim), 2, 1)                  # (G, *K, Ci, Co)
+    w_axes = tuple(range(1, 1 + ndim))
+    if 4 * math.prod(w.shape[3:]) <= math.prod(lengths):
+        wf = _dft(w_last, lengths, w_axes).astype(xf.dtype, copy=False)
+    else:
+        wf = fft_backend.rfftn(w_last, s=lengths, axes=w_axes, **FFT_OPTIONS)
+    np.conjugate(wf, out=wf)                                            # correlation, not conv
+    y_mat = np.matmul(x_mat, wf.reshape(groups, -1, ci, co))            # (G, F, B, Co)
+    y_f = y_mat.reshape(groups, *bins, batch, co).transpose(ndim + 1, 0, *range(1, ndim + 1),
+                                                             ndim + 2)  # (B, G, *F, Co)
+    out_axes = tuple(range(2, 2 + ndim))
+    if 8 * math.prod(out) <= math.prod(lengths):
+        y = _inverse_dft(y_f, lengths, out, out_axes)
+    else:
+        y = fft_backend.irfftn(y_f, s=lengths, axes=out_axes, **FFT_OPTIONS)  # (B, G, *L, Co)
+        y = y[(slice(None), slice(None)) + tuple(slice(0, m) for m in out)]
+    return np.ascontiguousarray(np.moveaxis(y, -1, 2), dtype=x.dtype)
+
+
+def _dft(a: np.ndarray, lengths, axes) -> np.ndarray:
+    """``np.fft.rfftn(a, s=lengths, axes=axes)`` as one small matrix product per axis (the
+    last axis to its half spectrum): cheap when ``a`` is much shorter than ``lengths``."""
+    for axis, length in reversed(list(zip(axes, lengths))):
+        taps = np.arange(a.shape[axis])
+        bins = np.arange(length // 2 + 1 if axis == axes[-1] else length)
+        basis = np.exp(-2j * np.pi * np.outer(bins, taps) / length).astype(_complex(a))
+        a = np.moveaxis(np.tensordot(a, basis, axes=([axis], [1])), -1, axis)
+    return a
+
+
+def _inverse_dft(spectrum: np.ndarray, lengths, out, axes) -> np.ndarray:
+    """The first ``out`` samples per axis of ``np.fft.irfftn(spectrum, s=lengths, axes=axes)``
+    by matrix products — cheap when few outputs are needed (a weight gradient's taps)."""
+    a = spectrum
+    for axis, length, m in zip(axes[:-1], lengths[:-1], out[:-1]):
+        basis = np.exp(2j * np.pi * np.outer(np.arange(m), np.arange(length)) / length) / length
+        a = np.moveaxis(np.tensordot(a, basis.astype(_complex(a)), axes=([axis], [1])), -1, axis)
+    length, m = lengths[-1], out[-1]
+    bins = np.arange(length // 2 + 1)
+    weight = np.where((bins == 0) | (2 * bins == length), 1.0, 2.0) / length   # Hermitian pairs
+    basis = np.exp(2j * np.pi * np.outer(np.arange(m), bins) / length) * weight
+    a = np.tensordot(a, basis.astype(_complex(a)), axes=([axes[-1]], [1]))
+    return np.moveaxis(a.real, -1, axes[-1])
+
+
+def _complex(a: np.ndarray) -> type:
+    """complex64 for single-precision data, complex128 otherwise."""
+    return np.complex64 if a.dtype in (np.float32, np.complex64) else np.complex128
+
+
 def _flat_taps(x, w, dilation):
     """x with flattened spatial axes, each tap's flat offset, the run length covering every
     output position, and the function that cuts (B, G, Co, P) back to (B, G, Co, *M)."""
@@ -184,18 +337,17 @@ def _flat_taps(x, w, dilation):
     length = sum((m - 1) * r for m, r in zip(out_size, row)) + 1
     flat = x.reshape(*x.shape[:3], -1)                             # a view when x is contiguous
 
-    def finish(y):
+    def finish(y):       # a view: the caller's copy into its output does the crop
         full = y.reshape(*y.shape[:3], *size)
-        return np.ascontiguousarray(full[(...,) + tuple(slice(0, m) for m in out_size)])
+        return full[(...,) + tuple(slice(0, m) for m in out_size)]
 
     return flat, offsets, length, finish
 
 
 def _workspace(dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
-    """A scratch array of this shape, from this thread's kept buffer when it fits the cap."""
+    """A scratch array of this shape from this thread's kept buffer (grown as needed; callers
+    keep requests within the workspace cap by tiling)."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    if nbytes > _workspace_limit:
-        return np.empty(shape, dtype=dtype)
     buffer = getattr(_state, "buffer", None)
     if buffer is None or buffer.nbytes < nbytes:
         buffer = _state.buffer = np.empty(nbytes, dtype=np.uint8)

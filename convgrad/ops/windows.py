@@ -23,15 +23,19 @@ def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0
     if all(lo <= 0 and hi <= 0 for lo, hi in pads):
         return x[(...,) + tuple(slice(-lo, n + hi) for n, (lo, hi) in zip(x.shape[-ndim:], pads))]
     new_size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-ndim:], pads))
-    out = np.full(lead + new_size, value, dtype=x.dtype)
     src, dst = [], []
     for n, (lo, hi) in zip(x.shape[-ndim:], pads):
         start, stop = max(-lo, 0), min(n, n + hi)          # the part of x that survives
-        if start >= stop:
-            return out                                      # nothing of x survives: all zeros
+        if start >= stop:                                   # nothing of x survives
+            return np.full(lead + new_size, value, dtype=x.dtype)
         src.append(slice(start, stop))
         dst.append(slice(start + lo, stop + lo))
+    out = np.empty(lead + new_size, dtype=x.dtype)
     out[(...,) + tuple(dst)] = x[(...,) + tuple(src)]
+    for axis, (inner, size) in enumerate(zip(dst, new_size)):   # fill only the border slabs
+        before, after = (slice(None),) * axis, (slice(None),) * (ndim - axis - 1)
+        out[(..., *before, slice(0, inner.start), *after)] = value
+        out[(..., *before, slice(inner.stop, size), *after)] = value
     return out
 
 

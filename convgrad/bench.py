@@ -1,0 +1,269 @@
+"""``convgrad bench``: forward and forward+backward of the benchmark configurations through
+the public autograd path (``F.conv`` + ``backward``: ∂x, ∂w, ∂b), with GFLOP/s, the share of
+the NumPy GEMM peak measured in the same run, peak extra memory, and — with ``--compare
+torch`` — PyTorch (CPU) timed interleaved with convgrad, as a time ratio.
+
+Machines are noisy: every case is timed in rounds that run all cases once, and the best round
+counts; compare ratios from one run, never absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+import tracemalloc
+from importlib import resources
+from typing import Callable
+
+import numpy as np
+
+from . import functional as F
+from .autograd import Tensor, no_grad
+
+
+def load_configs() -> list[dict]:
+    """The project's benchmark configurations (NCHW / NCL / NCDHW, PyTorch semantics)."""
+    text = resources.files("convgrad.benchdata").joinpath("configs.json").read_text()
+    return json.loads(text)["configs"]
+
+
+def flops_per_pass(cfg: dict) -> float:
+    """2·N·C_out·(C_in/groups)·ΠK·Π(out): multiply-adds counted as two FLOPs."""
+    out = [(n + 2 * cfg["padding"] - cfg["dilation"] * (cfg["k"] - 1) - 1) // cfg["stride"] + 1
+           for n in cfg["size"]]
+    return (2.0 * cfg["N"] * cfg["Cout"] * cfg["Cin"] // cfg["groups"] * cfg["k"] ** cfg["dims"]
+            * math.prod(out))
+
+
+def inputs(cfg: dict, dtype: str, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    d = cfg["dims"]
+    x = rng.standard_normal((cfg["N"], cfg["Cin"], *cfg["size"])).astype(dtype)
+    w = rng.standard_normal((cfg["Cout"], cfg["Cin"] // cfg["groups"], *[cfg["k"]] * d))
+    w = (w / math.sqrt(w[0].size)).astype(dtype)
+    b = rng.standard_normal(cfg["Cout"]).astype(dtype)
+    opts = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                groups=cfg["groups"])
+    with no_grad():
+        shape = F.conv(x, w, b, **opts).shape
+    return {"x": x, "w": w, "b": b, "dy": rng.standard_normal(shape).astype(dtype), "opts": opts}
+
+
+def convgrad_cases(data: dict) -> dict[str, Callable]:
+    x, w, b, dy, opts = (data[k] for k in ("x", "w", "b", "dy", "opts"))
+
+    def forward():
+        with no_grad():
+            return F.conv(x, w, b, **opts)
+
+    def forward_backward():
+        tx, tw, tb = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        F.conv(tx, tw, tb, **opts).backward(dy)
+        return tx, tw, tb
+
+    return {"cg_fwd": forward, "cg_fwdbwd": forward_backward}
+
+
+def torch_cases(cfg: dict, data: dict) -> dict[str, Callable]:
+    import torch  # noqa: PLC0415  (comparison only; the library never imports torch)
+
+    conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d,
+            3: torch.nn.functional.conv3d}[cfg["dims"]]
+    tx, tw, tb = (torch.tensor(data[k], requires_grad=True) for k in ("x", "w", "b"))
+    tdy, opts = torch.tensor(data["dy"]), data["opts"]
+
+    def forward():
+        with torch.no_grad():
+            return conv(tx, tw, tb, **opts)
+
+    def forward_backward():
+        tx.grad = tw.grad = tb.grad = None
+        conv(tx, tw, tb, **opts).backward(tdy)
+
+    return {"torch_fwd": forward, "torch_fwdbwd": forward_backward}
+
+
+def best_times(cases: dict[str, Callable], repeat: int) -> dict[str, float]:
+    """Seconds per case: a warm-up, then ``repeat`` interleaved rounds, best round counts."""
+    for fn in cases.values():
+        fn()
+    best = {name: math.inf for name in cases}
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def gemm_peak(dtype: str, n: int = 2048, repeat: int = 5) -> float:
+    """GFLOP/s of a square NumPy matmul: the ceiling every BLAS-bound path shares."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    t = best_times({"gemm": lambda: a @ a}, repeat)["gemm"]
+    return 2 * n ** 3 / t / 1e9
+
+
+def peak_extra_memory(fn: Callable) -> int:
+    """Bytes allocated at the peak of one call beyond the arrays it returns (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    kept = result if isinstance(result, tuple) else (result,)
+    returned = sum(t.data.nbytes + (t.grad.data.nbytes if getattr(t, "grad", None) is not None
+                                    else 0) for t in kept)
+    return max(0, peak - returned)
+
+
+def run(names=None, dtypes=("float32", "float64"), compare_torch: bool = False,
+        repeat: int = 7, report=print) -> dict:
+    """Measure; returns {"meta": …, "rows": […]} and reports each row as it is measured."""
+    configs = [c for c in load_configs() if not names or c["name"] in names]
+    meta = machine_facts(compare_torch)
+    meta["gemm_peak_gflops"] = {dt: gemm_peak(dt) for dt in dtypes}
+    rows = []
+    report(table_header(compare_torch))
+    for dtype in dtypes:
+        for cfg in configs:
+            data = inputs(cfg, dtype)
+            cases = convgrad_cases(data)
+            if compare_torch:
+                cases |= torch_cases(cfg, data)
+            t = best_times(cases, repeat)
+            gflops = 3 * flops_per_pass(cfg) / t["cg_fwdbwd"] / 1e9
+            row = {"config": cfg["name"], "dtype": dtype,
+                   **{k: v * 1e3 for k, v in t.items()},
+                   "gflops_fwdbwd": gflops,
+                   "peak_percent": 100 * gflops / meta["gemm_peak_gflops"][dtype],
+                   "extra_mib": peak_extra_memory(cases["cg_fwdbwd"]) / 2**20}
+            if compare_torch:
+                row["fwd_ratio"] = t["cg_fwd"] / t["torch_fwd"]
+                row["fwdbwd_ratio"] = t["cg_fwdbwd"] / t["torch_fwdbwd"]
+            rows.append(row)
+            report(table_row(row, compare_torch))
+    result = {"meta": meta, "rows": rows}
+    for line in summary(result):
+        report(line)
+    return result
+
+
+def machine_facts(compare_torch: bool) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    facts = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
+             "python": platform.python_version(), "numpy": np.__version__,
+             "blas": _blas_info()}
+    if compare_torch:
+        import torch  # noqa: PLC0415
+
+        facts["torch"] = torch.__version__
+        facts["torch_threads"] = torch.get_num_threads()
+    return facts
+
+
+def _blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info  # noqa: PLC0415
+    except ImportError:
+        return "unknown (install threadpoolctl to see the BLAS and its threads)"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} "
+                     f"threads)" for p in pools) or "none found"
+
+
+def table_header(compare_torch: bool) -> str:
+    cols = ["config", "dtype", "cg fwd ms", "cg fwd+bwd ms", "GFLOP/s", "% GEMM peak",
+            "extra MiB"]
+    if compare_torch:
+        cols += ["torch fwd ms", "torch fwd+bwd ms", "fwd ratio", "fwd+bwd ratio"]
+    return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
+
+
+def table_row(r: dict, compare_torch: bool) -> str:
+    cells = [r["config"], r["dtype"], f"{r['cg_fwd']:.2f}", f"{r['cg_fwdbwd']:.2f}",
+             f"{r['gflops_fwdbwd']:.0f}", f"{r['peak_percent']:.0f}", f"{r['extra_mib']:.0f}"]
+    if compare_torch:
+        cells += [f"{r['torch_fwd']:.2f}", f"{r['torch_fwdbwd']:.2f}", f"{r['fwd_ratio']:.2f}",
+                  f"{r['fwdbwd_ratio']:.2f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def summary(result: dict) -> list[str]:
+    lines = []
+    peaks = result["meta"]["gemm_peak_gflops"]
+    for dtype in peaks:
+        rows = [r for r in result["rows"] if r["dtype"] == dtype]
+        if not rows:
+            continue
+        text = f"{dtype}: GEMM peak {peaks[dtype]:.0f} GFLOP/s"
+        if "fwdbwd_ratio" in rows[0]:
+            ratios = [r["fwdbwd_ratio"] for r in rows]
+            worst = max(rows, key=lambda r: r["fwdbwd_ratio"])
+            text += (f"; fwd+bwd time ratio convgrad/torch: geometric mean "
+                     f"{math.exp(np.mean(np.log(ratios))):.2f}, worst {worst['fwdbwd_ratio']:.2f}"
+                     f" ({worst['config']})")
+        lines.append(text)
+    return lines
+
+
+def markdown(result: dict, command: str) -> str:
+    """A results page: machine, versions, date, the table and the summary."""
+    m = result["meta"]
+    compare = "torch" in m
+    lines = ["# convgrad benchmark results", "",
+             f"Regenerate with `{command}`. Forward + backward computes ∂x, ∂w and ∂b through "
+             f"the public autograd path (`F.conv` + `backward`); GFLOP/s counts 3 passes of "
+             f"2·N·C_out·(C_in/groups)·ΠK·Π(out); % GEMM peak is against a square NumPy matmul "
+             f"timed in the same run; extra MiB is the peak allocation of one forward + backward "
+             f"beyond its outputs (tracemalloc). Best of interleaved rounds; the machine is "
+             f"noisy, so compare ratios, not absolute times.", "",
+             f"- date: {m['date']}", f"- CPU: {m['cpu']} ({m['cores']} cores)",
+             f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}"]
+    if compare:
+        lines.append(f"- PyTorch {m['torch']} (CPU, {m['torch_threads']} threads)")
+    lines += ["- GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s"
+                                           for k, v in m["gemm_peak_gflops"].items()), "",
+              table_header(compare)]
+    lines += [table_row(r, compare) for r in result["rows"]]
+    lines += [""] + [f"- {line}" for line in summary(result)]
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: str) -> None:
+    """Bar chart: fwd+bwd ratio to torch per configuration (or GFLOP/s without torch)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    rows = result["rows"]
+    key, label = (("fwdbwd_ratio", "time ratio convgrad / torch (fwd+bwd; < 1: faster)")
+                  if rows and "fwdbwd_ratio" in rows[0] else ("gflops_fwdbwd", "GFLOP/s"))
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(configs)), 4.2), constrained_layout=True)
+    width = 0.8 / len(dtypes)
+    for i, dtype in enumerate(dtypes):
+        values = [next((r[key] for r in rows if r["config"] == c and r["dtype"] == dtype), 0)
+                  for c in configs]
+        ax.bar(np.arange(len(configs)) + i * width, values, width, label=dtype)
+    if key == "fwdbwd_ratio":
+        ax.axhline(1.0, color="#444444", linewidth=1)
+    ax.set_xticks(np.arange(len(configs)) + width * (len(dtypes) - 1) / 2, configs,
+                  rotation=30, ha="right")
+    ax.set_ylabel(label)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,57 @@
+"""Extra memory of every call stays within the workspace cap (plus the outputs), measured with
+tracemalloc (NumPy reports its allocations to it)."""
+
+import tracemalloc
+
+import numpy as np
+
+from convgrad import ops
+
+MiB = 2**20
+
+
+def extra_bytes(fn) -> tuple[int, object]:
+    """Peak bytes allocated during fn beyond what it returns."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    return peak - result.nbytes, result
+
+
+def test_a_224x224x64_batch_32_layer_stays_within_the_default_cap():
+    """The issue's case: 3×3, 64 → 64 channels, 224×224, batch 32, float32 (x alone is 411 MB);
+    forward, ∂x and ∂w each allocate at most the cap (256 MiB) beyond their output."""
+    cap = ops.get_workspace_limit()
+    assert cap == 256 * MiB
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 64, 224, 224), dtype=np.float32)
+    w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+    extra, y = extra_bytes(lambda: ops.conv(x, w, padding=1))
+    assert extra <= cap, f"forward: {extra / MiB:.0f} MiB extra"
+    extra, dx = extra_bytes(lambda: ops.conv_grad_input(y, w, x.shape, padding=1))
+    assert extra <= cap, f"input gradient: {extra / MiB:.0f} MiB extra"
+    del dx
+    extra, _ = extra_bytes(lambda: ops.conv_grad_weight(x, y, w.shape, padding=1))
+    assert extra <= cap, f"weight gradient: {extra / MiB:.0f} MiB extra"
+
+
+def test_a_smaller_cap_is_respected_too():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 16, 64, 64))
+    w = rng.standard_normal((16, 16, 3, 3))
+    old = ops.set_workspace_limit(8 * MiB)
+    try:
+        for fn in (lambda: ops.conv(x, w, padding=1, stride=2),
+                   lambda: ops.conv_grad_input(np.ones((8, 16, 32, 32)), w, x.shape, padding=1,
+                                               stride=2),
+                   lambda: ops.conv_grad_weight(x, np.ones((8, 16, 32, 32)), w.shape, padding=1,
+                                                stride=2)):
+            extra, _ = extra_bytes(fn)
+            assert extra <= 8 * MiB, f"{extra / MiB:.1f} MiB extra"
+    finally:
+        ops.set_workspace_limit(old)
