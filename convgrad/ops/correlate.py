@@ -46,6 +46,8 @@ _state = threading.local()
 _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
+_FOLD_POSITIONS = 1024                # below this many output positions per image, im2col
+                                      # folds the batch into one matmul
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -185,6 +187,13 @@ def _im2col(x, w, stride, dilation):
                 cols = cols.reshape(groups, nb * nr * rest, ci * pk)
                 res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, nr * rest, co)
                 out[start:start + nb, :, :, cells] = res.transpose(1, 0, 3, 2)
+            elif nb > 1 and pm < _FOLD_POSITIONS:   # small images: (G, Ci·ΠK, nb·positions)
+                order = (1, 2, *k_axes, 0, *m_axes)  # one big matmul instead of nb small ones
+                cols = _workspace(x.dtype, [part.shape[i] for i in order])
+                np.copyto(cols, part.transpose(order))
+                res = np.matmul(w_mat, cols.reshape(groups, ci * pk, nb * nr * rest))
+                out[start:start + nb, :, :, cells] = res.reshape(
+                    groups, co, nb, nr * rest).transpose(2, 0, 1, 3)
             else:            # columns (nb, G, Ci·ΠK, positions): output positions innermost
                 order = (0, 1, 2, *k_axes, *m_axes)
                 cols = _workspace(x.dtype, [part.shape[i] for i in order])
