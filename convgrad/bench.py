@@ -86,12 +86,17 @@ def torch_cases(cfg: dict, data: dict) -> dict[str, Callable]:
     return {"torch_fwd": forward, "torch_fwdbwd": forward_backward}
 
 
-def best_times(cases: dict[str, Callable], repeat: int) -> dict[str, float]:
-    """Seconds per case: a warm-up, then ``repeat`` interleaved rounds, best round counts."""
+def best_times(cases: dict[str, Callable], repeat: int, min_seconds: float = 0.25
+               ) -> dict[str, float]:
+    """Seconds per case: a warm-up, then interleaved rounds (``repeat``, more for fast cases so
+    each round set lasts ``min_seconds``, at most 50), the best round counts."""
+    start = time.perf_counter()
     for fn in cases.values():
         fn()
+    warm = time.perf_counter() - start
+    rounds = min(50, max(repeat, math.ceil(min_seconds / max(warm, 1e-9))))
     best = {name: math.inf for name in cases}
-    for _ in range(repeat):
+    for _ in range(rounds):
         for name, fn in cases.items():
             start = time.perf_counter()
             fn()

@@ -30,11 +30,17 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) ->
     """
     x, w = as_tensor(input), as_tensor(weight)
     opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    y = make(ops.conv(x.data, w.data, **opts), (x, w),
-             lambda g: (conv_grad_input(g, w, x.shape, **opts) if x.requires_grad else None,
-                        conv_grad_weight(x, g, w.shape, **opts) if w.requires_grad else None),
-             "conv")
-    return _add_bias("conv", y, bias)
+    b = None if bias is None else as_tensor(bias)
+    parents = (x, w) if b is None else (x, w, b)
+    spatial = tuple(range(2, x.ndim))
+
+    def backward(g):
+        return (conv_grad_input(g, w, x.shape, **opts) if x.requires_grad else None,
+                conv_grad_weight(x, g, w.shape, **opts) if w.requires_grad else None,
+                g.sum(axis=(0, *spatial)) if b is not None and b.requires_grad else None)
+    # the bias is added in place inside ops.conv: no second pass over the output
+    return make(ops.conv(x.data, w.data, None if b is None else b.data, **opts), parents,
+                backward, "conv")
 
 
 def conv_grad_input(dy, weight, input_shape, stride=1, padding=0, dilation=1,
