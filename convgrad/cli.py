@@ -105,6 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="write the rows and machine facts")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (or GFLOP/s)")
     bench.add_argument("--markdown", metavar="FILE", help="a results page (benchmarks/RESULTS.md)")
+    chk = commands.add_parser(
+        "check", help="verify your own conv forward/backward; find the smallest failing case",
+        description="Search the configurations your function claims (hypothesis, shrinking) for "
+                    "the smallest one where it disagrees with convgrad; report the first wrong "
+                    "element, its expected equation and a diagnosis. Exit 0 pass, 1 fail.")
+    chk.add_argument("target", help="FILE.py:FUNCTION or package.module:FUNCTION")
+    chk.add_argument("--kind", choices=("forward", "backward"), default="forward")
+    chk.add_argument("--style", choices=("torch", "course"), default="torch",
+                     help="torch: f(x, w, b, stride, padding); course: conv_forward(x, w, b, "
+                          "conv_param) -> (out, cache), conv_backward(dout, cache)")
+    chk.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw",
+                     help="nhwc takes weights as (KH, KW, C_in, C_out)")
+    chk.add_argument("--forward", metavar="NAME",
+                     help="course style backward: the forward that makes the cache (default: "
+                          "conv_forward in the same module)")
+    chk.add_argument("--dims", type=int, choices=(1, 2, 3), default=2)
+    chk.add_argument("--features", default="stride,padding,nonsquare",
+                     help="what the function supports, comma-separated from stride, padding, "
+                          "dilation, groups, nonsquare (or 'none')")
+    chk.add_argument("--max-examples", type=_positive_int, default=200)
+    chk.add_argument("--timeout", type=_learning_rate, default=10.0,
+                     help="seconds per call before it counts as a hang")
+    chk.add_argument("--rtol", type=_learning_rate, default=1e-6)
+    chk.add_argument("--seed", type=_seed, default=0)
+    chk.add_argument("--out", metavar="DIR", help="write check_failure.png (expected/got/diff)")
     check = commands.add_parser(
         "gradcheck", help="check every differentiable op against finite differences",
         description="Compare the analytic first and second derivatives of every differentiable "
@@ -123,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         commands = {"train": run_train, "gradcheck": run_gradcheck, "explain": run_explain,
-                    "bench": run_bench}
+                    "bench": run_bench, "check": run_check}
         return commands[args.command](args)
     except (UsageError, DataError) as e:
         print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
@@ -232,6 +257,69 @@ def _per_dim(values: tuple, ndim: int, name: str) -> tuple:
     if len(values) != ndim:
         raise ValueError(f"{name} has {len(values)} values for a {ndim}-d input")
     return values
+
+
+def run_check(args) -> int:
+    from . import check  # noqa: PLC0415
+
+    features = () if args.features == "none" else tuple(
+        f.strip() for f in args.features.split(",") if f.strip())
+    module, name = _load_target(args.target)
+    fn = getattr(module, name)
+    forward = None
+    if args.kind == "backward" and args.style == "course":
+        forward_name = args.forward or ("conv_forward" if hasattr(module, "conv_forward")
+                                        else name.replace("backward", "forward"))
+        if not hasattr(module, forward_name):
+            raise UsageError(f"convgrad check: the course style backward needs its forward: "
+                             f"{args.target.rsplit(':', 1)[0]} has no {forward_name!r} (pass "
+                             f"--forward NAME)")
+        forward = getattr(module, forward_name)
+    options = dict(style=args.style, layout=args.layout, dims=args.dims, features=features,
+                   max_examples=args.max_examples, timeout=args.timeout, rtol=args.rtol,
+                   seed=args.seed)
+    try:
+        report = (check.conv_forward(fn, **options) if args.kind == "forward"
+                  else check.conv_backward(fn, forward, **options))
+    except ValueError as e:
+        raise UsageError(f"convgrad {e}") from None
+    report.name = name
+    print(check.render_text(report), end="")
+    if args.out and not report.passed:
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, "check_failure.png")
+        if check.save_figure(report, path):
+            print(f"wrote {path}")
+    return 0 if report.passed else 1
+
+
+def _load_target(target: str):
+    """(module, function name) from FILE.py:FUNCTION or package.module:FUNCTION."""
+    import importlib  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+
+    where, sep, name = target.rpartition(":")
+    if not sep or not where or not name:
+        raise UsageError(f"convgrad check: target must be FILE.py:FUNCTION or "
+                         f"package.module:FUNCTION, got {target!r}")
+    try:
+        if where.endswith(".py"):
+            if not os.path.isfile(where):
+                raise UsageError(f"convgrad check: {where}: no such file")
+            spec = importlib.util.spec_from_file_location(
+                os.path.splitext(os.path.basename(where))[0], where)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except UsageError:
+        raise
+    except Exception as e:  # noqa: BLE001  (importing user code may raise anything)
+        raise UsageError(f"convgrad check: importing {where} failed: {type(e).__name__}: "
+                         f"{e}") from None
+    if not callable(getattr(module, name, None)):
+        raise UsageError(f"convgrad check: {where} has no function {name!r}")
+    return module, name
 
 
 def run_bench(args) -> int:
