@@ -117,3 +117,29 @@ def test_cli_file_target_exit_codes_and_figure(tmp_path, capsys):
 def test_cli_usage_errors(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_torch_style_bug_is_caught_too():
+    _, backward = fx.torch_style("swapped")
+    report = check.conv_backward(backward, **SMALL)
+    assert report.failure.tensor == "dw" and "rot180" in report.failure.diagnosis
+
+
+@pytest.mark.parametrize("dims", [1, 3])
+def test_other_ranks_dilation_and_groups_are_explored(dims):
+    from convgrad import ops
+
+    def forward(x, w, b, stride, padding, dilation=1, groups=1):
+        return ops.conv(x, w, b, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
+
+    features = ("stride", "padding", "dilation", "groups", "nonsquare")
+    report = check.conv_forward(forward, dims=dims, features=features, max_examples=40)
+    assert report.passed and report.configurations == 40
+
+    def ignores_dilation(x, w, b, stride, padding, dilation=1, groups=1):
+        return forward(x, w, b, stride, padding, 1, groups)
+
+    report = check.conv_forward(ignores_dilation, dims=dims, features=features,
+                                max_examples=40)
+    assert not report.passed and "dilation" in report.failure.diagnosis

@@ -186,17 +186,18 @@ def variants(config: CheckConfig) -> dict[str, CheckConfig]:
                                                                      config.remainders))
     if config.stride > 1:
         out["stride"] = replace(config, stride=1)
-    if len(set(config.kernel)) > 1 or len(set(config.size)) > 1:
-        k, n = config.kernel[0], max(config.size)
-        out["square"] = replace(config, kernel=(k,) * len(config.kernel),
-                                size=(max(n, config.dilation * (k - 1) + 1),) * len(config.size))
-    if config.padding:
-        out["padding"] = replace(config, padding=0, size=tuple(
-            max(n, config.dilation * (k - 1) + 1) for n, k in zip(config.size, config.kernel)))
     if config.dilation > 1:
         out["dilation"] = replace(config, dilation=1)
     if config.groups > 1:
         out["groups"] = replace(config, groups=1)
+    if config.padding:
+        out["padding"] = replace(config, padding=0, size=tuple(
+            max(n, config.dilation * (k - 1) + 1) for n, k in zip(config.size, config.kernel)))
+    if len(set(config.kernel)) > 1 or len(set(config.size)) > 1:
+        k = max(config.kernel)          # the largest side keeps whatever else made it fail
+        n = max(max(config.size), config.dilation * (k - 1) + 1 - 2 * config.padding)
+        out["square"] = replace(config, kernel=(k,) * len(config.kernel),
+                                size=(n,) * len(config.size))
     if config.cout > 1 or config.cin > 1:
         out["channels"] = replace(config, cin=config.groups, cout=config.groups)
     return out
