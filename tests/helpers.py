@@ -18,10 +18,16 @@ TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
 
 
 def import_torch():
+    return import_optional("torch")
+
+
+def import_optional(name: str):
+    """An optional test dependency: skipped locally when missing, an error in CI
+    (CONVGRAD_REQUIRE_TORCH=1 is CI's strict mode for every optional dependency)."""
     if os.environ.get("CONVGRAD_REQUIRE_TORCH"):
-        import torch  # noqa: PLC0415  (a missing torch must fail the run)
-        return torch
-    return pytest.importorskip("torch")
+        import importlib  # noqa: PLC0415  (a missing module must fail the run)
+        return importlib.import_module(name)
+    return pytest.importorskip(name)
 
 
 def rel_err(got: np.ndarray, want: np.ndarray) -> float:

@@ -8,6 +8,7 @@ from helpers import (
     Case,
     assert_close,
     conv_cases,
+    import_optional,
     import_torch,
     torch_conv_and_grads,
     torch_conv_transpose,
@@ -297,3 +298,22 @@ def test_non_contiguous_inputs(method):
         assert_close(ops.conv_grad_weight(xv, dyv, w.shape, **case.opts),
                      ref.conv_grad_weight_reference(x, dyv, w.shape, **case.opts), "float64",
                      "dw")
+
+
+@pytest.mark.parametrize("case", [
+    Case(size=(9, 8), kernel=(3, 3), cin=4, cout=4, batch=2, padding=1, groups=4),
+    Case(size=(12,), kernel=(5,), cin=3, cout=3, batch=2, padding=2, dilation=2, groups=3),
+    Case(size=(5, 6, 4), kernel=(3, 2, 3), cin=2, cout=2, padding=1, groups=2),
+    Case(size=(9, 9), kernel=(3, 3), cin=3, cout=3, stride=2, padding=1, groups=3),
+    Case(size=(9, 8), kernel=(3, 3), cin=4, cout=4, batch=2, padding=1, groups=4,
+         dtype="float32"),
+], ids=str)
+def test_compiled_depthwise_matches_numpy_and_torch(case):
+    """The numba taps (the `fast` extra) and the NumPy path agree with torch."""
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    assert jit.available()
+    for on in (True, False):
+        with jit.jit_enabled(on):
+            check_against_torch(case)

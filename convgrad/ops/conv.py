@@ -41,7 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .correlate import correlate, get_workspace_limit
+from .correlate import correlate, get_workspace_limit, padding_buffer
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -88,8 +88,8 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     chunks = _batch_chunks(geo, x.dtype)
     y = None if len(chunks) == 1 else np.empty(geo.output_shape, dtype=x.dtype)
     for part in chunks:
-        xg = pad_or_crop(x[part], geo.padding).reshape(-1, g, geo.in_channels // g,
-                                                       *_padded(geo))
+        xg = pad_or_crop(x[part], geo.padding, allocate=padding_buffer).reshape(
+            -1, g, geo.in_channels // g, *_padded(geo))
         yg = correlate(xg, wg, geo.stride, geo.dilation)
         if y is None:
             y = np.ascontiguousarray(yg).reshape(geo.output_shape)
@@ -196,13 +196,13 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.nd
                                                 geo.stride, geo.dilation, geo.padding)]
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        return correlate(pad_or_crop(dyg, pads), w_rot, (1,) * ndim, dil).reshape(
-            geo.input_shape)
+        dyp = pad_or_crop(dyg, pads, allocate=padding_buffer)
+        return correlate(dyp, w_rot, (1,) * ndim, dil).reshape(geo.input_shape)
     dx = np.zeros((geo.batch, g, geo.in_channels // g, *geo.in_size), dtype=dy.dtype)
     for combo in product(*phases):
         taps, dil, pads, where = zip(*combo)
-        part = correlate(pad_or_crop(dyg, pads), w_rot[(slice(None),) * 3 + taps],
-                          (1,) * ndim, dil)
+        dyp = pad_or_crop(dyg, pads, allocate=padding_buffer)
+        part = correlate(dyp, w_rot[(slice(None),) * 3 + taps], (1,) * ndim, dil)
         dx[(slice(None),) * 3 + where] = part
     return dx.reshape(geo.input_shape)
 
@@ -249,7 +249,7 @@ def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.n
     """dw as the correlation of x (batch ↔ channels) with dy as kernel, dilated by s."""
     g = geo.groups
     pads = tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
-    xp = pad_or_crop(x, pads)
+    xp = pad_or_crop(x, pads, allocate=padding_buffer)
     spatial = tuple(range(3, 3 + geo.ndim))
     # x as (C_in/g, g, N, *S): C_in/g is the batch, N the contracted channel axis.
     xg = xp.reshape(geo.batch, g, -1, *xp.shape[2:]).transpose(2, 1, 0, *spatial)

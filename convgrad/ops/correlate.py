@@ -33,6 +33,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from . import jit
 from .windows import sliding_windows
 
 try:                          # scipy's pocketfft is multithreaded and ~4× faster in float32
@@ -54,14 +55,14 @@ def set_workspace_limit(nbytes: int) -> int:
     """Cap (bytes) on the column buffer of one call; returns the previous cap.
 
     ``im2col`` tiles over the batch so each tile's buffer fits, and keeps one buffer of at most
-    this size per thread for reuse (a fresh buffer costs page faults). One image whose buffer is
-    larger than the cap is still processed whole. Setting the cap drops the kept buffer.
+    this size per thread for reuse (a fresh buffer costs page faults). Setting the cap drops
+    the kept buffers.
     """
     global _workspace_limit
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
         raise ValueError(f"set_workspace_limit: nbytes must be a positive int, got {nbytes!r}")
     old, _workspace_limit = _workspace_limit, nbytes
-    _state.buffer = None
+    _state.buffers = {}
     return old
 
 
@@ -211,6 +212,12 @@ def _shift(x, w, stride, dilation):
     co = w.shape[1]
     y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
     w_taps = w.reshape(groups, co, ci, -1)
+    if ci == 1 and co == 1 and jit.available() and x.dtype == w.dtype:   # compiled depthwise
+        rows = y.reshape(batch * groups, -1)
+        jit.row_taps(np.ascontiguousarray(flat.reshape(batch * groups, -1)),
+                     np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, len(offsets)))
+                     .reshape(batch * groups, -1), offsets, length, rows)
+        return finish(y)
     if ci == 1 and co == 1:   # depthwise: rows are (image, channel) pairs
         flat, y = flat.reshape(batch * groups, -1), y.reshape(batch * groups, -1)
         w_taps = np.broadcast_to(w_taps[None, :, 0, 0], (batch, groups, len(offsets)))
@@ -353,11 +360,21 @@ def _flat_taps(x, w, dilation):
     return flat, offsets, length, finish
 
 
-def _workspace(dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
-    """A scratch array of this shape from this thread's kept buffer (grown as needed; callers
-    keep requests within the workspace cap by tiling)."""
+def _workspace(dtype: np.dtype, shape: Sequence[int], slot: str = "columns") -> np.ndarray:
+    """A scratch array of this shape from this thread's kept buffer for ``slot`` (grown as
+    needed; callers keep requests within the workspace cap by tiling). Reuse saves the page
+    faults of a fresh allocation; nothing returned to a caller may alias it."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    buffer = getattr(_state, "buffer", None)
+    buffers = getattr(_state, "buffers", None)
+    if buffers is None:
+        buffers = _state.buffers = {}
+    buffer = buffers.get(slot)
     if buffer is None or buffer.nbytes < nbytes:
-        buffer = _state.buffer = np.empty(nbytes, dtype=np.uint8)
+        buffer = buffers[slot] = np.empty(nbytes, dtype=np.uint8)
     return buffer[:nbytes].view(dtype).reshape(shape)
+
+
+def padding_buffer(shape: Sequence[int], dtype) -> np.ndarray:
+    """Scratch for a padded operand (``pad_or_crop(..., allocate=padding_buffer)``): used only
+    until the correlation that reads it returns."""
+    return _workspace(dtype, shape, slot="padding")

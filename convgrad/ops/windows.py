@@ -8,12 +8,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
-def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0.0
-                ) -> np.ndarray:
+def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0.0,
+                allocate=np.empty) -> np.ndarray:
     """Pad (positive) or crop (negative) the last ``len(pads)`` axes by ``(lo, hi)`` each.
 
-    Crop-only returns a view; any padding allocates one array filled with ``value`` (zero by
-    default) and copies the overlap.
+    Crop-only returns a view; any padding makes one array with ``allocate(shape, dtype)`` (a
+    scratch buffer, say), fills its border with ``value`` (zero by default) and copies x in.
 
     >>> pad_or_crop(np.arange(4.0), [(1, -2)])
     array([0., 0., 1.])
@@ -30,7 +30,7 @@ def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0
             return np.full(lead + new_size, value, dtype=x.dtype)
         src.append(slice(start, stop))
         dst.append(slice(start + lo, stop + lo))
-    out = np.empty(lead + new_size, dtype=x.dtype)
+    out = allocate(lead + new_size, dtype=x.dtype)
     out[(...,) + tuple(dst)] = x[(...,) + tuple(src)]
     for axis, (inner, size) in enumerate(zip(dst, new_size)):   # fill only the border slabs
         before, after = (slice(None),) * axis, (slice(None),) * (ndim - axis - 1)
