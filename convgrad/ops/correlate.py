@@ -47,6 +47,7 @@ _state = threading.local()
 _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
+_JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
 _FOLD_POSITIONS = 1024                # below this many output positions per image, im2col
                                       # folds the batch into one matmul
 
@@ -212,7 +213,8 @@ def _shift(x, w, stride, dilation):
     co = w.shape[1]
     y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
     w_taps = w.reshape(groups, co, ci, -1)
-    if ci == 1 and co == 1 and jit.available() and x.dtype == w.dtype:   # compiled depthwise
+    if (ci == 1 and co == 1 and jit.available() and flat.size >= _JIT_ELEMENTS
+            and x.dtype == w.dtype):   # compiled depthwise (small calls skip the compile)
         rows = y.reshape(batch * groups, -1)
         jit.row_taps(np.ascontiguousarray(flat.reshape(batch * groups, -1)),
                      np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, len(offsets)))

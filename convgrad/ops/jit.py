@@ -39,7 +39,7 @@ def jit_enabled(on: bool) -> Iterator[None]:
 
 
 if njit is not None:
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True)           # no cache=True: it writes into the installed package
     def _row_taps(flat, weights, offsets, length, out):    # pragma: no cover (compiled)
         for r in prange(flat.shape[0]):
             row, acc = flat[r], out[r]
