@@ -170,6 +170,9 @@ def run_train(args) -> int:
     c, h, w = dataset.image_shape
     print(f"data: {dataset.name}  {len(dataset.x_train)} train / {len(dataset.x_test)} test "
           f"images of {c}×{h}×{w}, {dataset.classes} classes", flush=True)
+    if dataset.scale:
+        print(f"note: float images span [{dataset.scale[0]:g}, {dataset.scale[1]:g}]; mapped "
+              f"onto [0, 1] with the training set's range", flush=True)
     batches = -(-len(dataset.x_train) // args.batch_size)
     progress = Progress(args.epochs, batches)
 
@@ -198,7 +201,8 @@ def run_train(args) -> int:
             "config": {"data": args.data, "epochs": args.epochs, "batch_size": args.batch_size,
                        "lr": args.lr, "seed": args.seed, "optimizer": "Adam",
                        "image_shape": [c, h, w], "classes": dataset.classes,
-                       "train_images": len(dataset.x_train), "test_images": len(dataset.x_test)},
+                       "train_images": len(dataset.x_train), "test_images": len(dataset.x_test),
+                       "input_range_mapped_to_0_1": dataset.scale},
             "versions": {"convgrad": __version__, "numpy": np.__version__,
                          "python": platform.python_version()},
         }

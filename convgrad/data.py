@@ -21,11 +21,24 @@ class DataError(ValueError):
 
 @dataclass
 class Dataset:
+    """Images (N, C, H, W) float32 and int64 labels. Float images outside [0, 1] are mapped
+    onto it with the training set's minimum and maximum (the same map for the test set), so
+    that 0–255 floats train like bytes; ``scale`` records (low, high) of that map."""
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     name: str
+    scale: tuple | None = None
+
+    def __post_init__(self):
+        low, high = float(self.x_train.min()), float(self.x_train.max())
+        if low < 0.0 or high > 1.0:
+            span = max(high - low, 1e-12)
+            self.x_train = ((self.x_train - low) / span).astype(np.float32)
+            self.x_test = ((self.x_test - low) / span).astype(np.float32)
+            self.scale = (low, high)
 
     @property
     def classes(self) -> int:

@@ -168,3 +168,20 @@ def test_progress_bar_on_a_terminal_plain_lines_elsewhere():
         text = stream.getvalue()
         assert ("\r" in text and "3/3" in text and "img/s" in text) == live
         assert text.rstrip("\n").split("\r")[-1].endswith("epoch 1/2  loss 0.5")
+
+
+def test_float_images_in_0_255_are_mapped_like_bytes(tmp_path, capsys):
+    digits = load_digits()
+    x = (digits.images * (255 / 16)).astype(np.float64)          # floats, not bytes
+    np.savez(tmp_path / "f.npz", x=x, y=digits.target)
+    np.savez(tmp_path / "b.npz", x=x.astype(np.uint8), y=digits.target)
+    accuracies = []
+    for name in ("f.npz", "b.npz"):
+        code, out, _ = run(capsys, "--data", str(tmp_path / name), "--epochs", "10")
+        assert code == 0
+        accuracies.append(float(out.split("test accuracy ")[1].split("%")[0]))
+    assert "mapped onto [0, 1]" in run(capsys, "--data", str(tmp_path / "f.npz"), "--epochs",
+                                       "1")[1]
+    assert min(accuracies) >= 95 and abs(accuracies[0] - accuracies[1]) <= 2
+    data = load(str(tmp_path / "f.npz"))
+    assert data.x_train.min() == 0 and data.x_train.max() == 1 and data.scale == (0.0, 255.0)
