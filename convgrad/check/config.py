@@ -3,7 +3,6 @@ over it (shrinking towards the smallest batch, channels, sizes, stride, padding)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 FEATURES = ("stride", "padding", "dilation", "groups", "nonsquare")
@@ -94,7 +93,3 @@ def strategy(dims: int, features, max_size: int = 6):
                            groups)
 
     return draw_config()
-
-
-def elements(config: CheckConfig) -> int:
-    return math.prod(config.x_shape) + math.prod(config.w_shape) + math.prod(config.out_shape)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ops.geometry import conv_geometry
 from .derive import Derivation, derive, equation_count, numeric_check
-from .notation import Notation, grid
+from .notation import Notation
 
 DEFAULT_MAX_EQUATIONS = 300
 
@@ -38,11 +38,12 @@ class ExplainConfig:
         if len(self.input) not in (1, 2):
             raise ValueError(f"explain: only 1-d and 2-d inputs are drawn, got --input "
                              f"{_size(self.input)}")
+        groups = max(self.groups, 1)
+        # a groups that does not divide C_in is left for conv_geometry to report
+        per_group = self.in_channels // groups if self.in_channels % groups == 0 else 1
         return conv_geometry("explain", (1, self.in_channels, *self.input),
-                             (self.out_channels, self.in_channels // max(self.groups, 1)
-                              if self.in_channels % max(self.groups, 1) == 0 else 1,
-                              *self.kernel), self.stride, self.padding, self.dilation,
-                             self.groups)
+                             (self.out_channels, per_group, *self.kernel), self.stride,
+                             self.padding, self.dilation, self.groups)
 
 
 def build(config: ExplainConfig, max_equations: int = DEFAULT_MAX_EQUATIONS,
@@ -297,7 +298,3 @@ def _num(v: float) -> str:
 def _factor(v: float) -> str:
     """A number as a factor: negative ones in parentheses, 3·(−4)."""
     return f"({_num(v)})" if v < 0 else _num(v)
-
-
-def text_grid(rows, title: str) -> str:
-    return grid(np.array(rows, dtype=object), title)
