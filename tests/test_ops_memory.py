@@ -55,3 +55,20 @@ def test_a_smaller_cap_is_respected_too():
             assert extra <= 8 * MiB, f"{extra / MiB:.1f} MiB extra"
     finally:
         ops.set_workspace_limit(old)
+
+
+def test_rows_method_falls_back_to_tiled_columns_under_a_small_cap():
+    """"rows" keeps a whole image's column rows; when that breaks the cap, im2col's row tiles
+    take over (same numbers, memory within the cap)."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 32, 40, 40))
+    w = rng.standard_normal((8, 32, 3, 3))
+    want = ops.conv(x, w, padding=1)
+    old = ops.set_workspace_limit(MiB)
+    try:
+        with ops.forced_method("rows"):
+            extra, got = extra_bytes(lambda: ops.conv(x, w, padding=1))
+    finally:
+        ops.set_workspace_limit(old)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert extra <= 2 * MiB, f"{extra / MiB:.1f} MiB extra"

@@ -14,6 +14,10 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
 ``stacked``  stride 1, the transpose of shift: one matmul of every tap's weights with all of x,
              then the ΠK shifted slices are summed. Best when C_out·ΠK ≤ C_in (e.g. the input
              gradient of a first layer, where C_out is the image's channel count).
+``rows``     im2col over every axis but the first, shift over the first: the columns hold the
+             taps of one row of the kernel only (1/k₀ of im2col's copy), and the k₀ kernel rows
+             read contiguous, shifted slices of them — k₀ matmuls accumulated. Stride 1 on the
+             first axis; best for large images with many channels.
 ``window``   one einsum per *output* position over channels and taps, on a strided slice of x
              (no copy). For few outputs and many taps with tiny B·Co: the weight gradient of a
              depthwise convolution, where each channel's ΠK weights are dot products.
@@ -42,12 +46,13 @@ try:                          # scipy's pocketfft is multithreaded and ~4× fast
 except ImportError:           # the core needs NumPy only
     fft_backend, FFT_OPTIONS = np.fft, {}
 
-METHODS = ("im2col", "shift", "stacked", "window", "fft")
+METHODS = ("im2col", "rows", "shift", "stacked", "window", "fft")
 _state = threading.local()
 _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
+_ROWS_POSITIONS = 1024                # output positions per image from which "rows" pays
 _FOLD_POSITIONS = 1024                # below this many output positions per image, im2col
                                       # folds the batch into one matmul
 
@@ -89,10 +94,12 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int],
               dilation: Sequence[int]) -> np.ndarray:
     """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)``."""
     method = getattr(_state, "method", None) or choose_method(x.shape, w.shape, stride, dilation)
-    if method not in ("im2col", "window") and any(s != 1 for s in stride):
+    if method == "rows" and (stride[0] != 1 or x.ndim < 5):
         method = "im2col"
-    return {"im2col": _im2col, "shift": _shift, "stacked": _stacked, "window": _window,
-            "fft": _fft}[method](x, w, stride, dilation)
+    elif method not in ("im2col", "window", "rows") and any(s != 1 for s in stride):
+        method = "im2col"
+    return {"im2col": _im2col, "rows": _rows, "shift": _shift, "stacked": _stacked,
+            "window": _window, "fft": _fft}[method](x, w, stride, dilation)
 
 
 def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
@@ -113,6 +120,8 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "shift"                          # one plain matmul; or depthwise multiply-adds
     if co * pk <= ci:
         return "stacked"
+    if len(kernel) >= 2 and kernel[0] > 1 and ci >= 16 and outputs >= _ROWS_POSITIONS:
+        return "rows"                           # large images: a third of im2col's copying
     if pk >= 25 and ci >= 32 and len(kernel) == 3:
         return "shift"                          # 3-d: many taps, each a matmul with depth
     return "im2col"
@@ -203,6 +212,42 @@ def _im2col(x, w, stride, dilation):
                 np.matmul(w_mat, cols.reshape(nb, groups, ci * pk, nr * rest),
                           out=out[start:start + nb, :, :, cells])
     return out.reshape(batch, groups, co, *out_size)
+
+
+def _rows(x, w, stride, dilation):
+    """im2col over the trailing axes, one shifted matmul per tap of the first axis."""
+    ndim = x.ndim - 3
+    batch, groups, ci = x.shape[:3]
+    co, kernel = w.shape[1], w.shape[3:]
+    win = sliding_windows(x, kernel[1:], stride[1:], dilation[1:])  # (B,G,Ci,S0,*M',*K')
+    out0 = (x.shape[3] - dilation[0] * (kernel[0] - 1) - 1) + 1
+    rest = math.prod(win.shape[4:3 + ndim])                 # output positions per first-axis row
+    pk1 = math.prod(kernel[1:])
+    taps = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, kernel[0], pk1), 3, 0))
+    taps = taps.reshape(kernel[0], groups, co, ci * pk1)
+    y = np.empty((batch, groups, co, out0 * rest), dtype=x.dtype)
+    k_axes = tuple(range(3 + ndim, 3 + 2 * ndim - 1))
+    m_axes = tuple(range(4, 3 + ndim))
+    per_item = groups * ci * pk1 * x.shape[3] * rest * x.dtype.itemsize
+    if per_item > _workspace_limit // 2:     # one image's rows would break the cap: im2col
+        return _im2col(x, w, stride, dilation)  # tiles over output rows instead
+    tile = max(1, min(batch, min(_workspace_limit, _TILE_BYTES) // per_item))
+    for start in range(0, batch, tile):
+        part = win[start:start + tile]
+        nb = part.shape[0]
+        order = (0, 1, 2, *k_axes, 3, *m_axes)              # (nb, G, Ci, *K', S0, *M')
+        cols = _workspace(x.dtype, [part.shape[i] for i in order])
+        np.copyto(cols, part.transpose(order))
+        cols = cols.reshape(nb, groups, ci * pk1, -1)
+        acc = y[start:start + nb]
+        tmp = _workspace(x.dtype, acc.shape, slot="rows")
+        for a in range(kernel[0]):
+            first = a * dilation[0] * rest
+            view = cols[..., first:first + out0 * rest]
+            np.matmul(taps[a], view, out=acc if a == 0 else tmp)
+            if a:
+                acc += tmp
+    return y.reshape(batch, groups, co, out0, *win.shape[4:3 + ndim])
 
 
 def _shift(x, w, stride, dilation):
