@@ -166,9 +166,13 @@ def machine_facts(compare_torch: bool) -> dict:
                         if line.startswith("model name")), cpu)
     except OSError:
         pass
+    from .ops import correlate, jit  # noqa: PLC0415
+
     facts = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
              "python": platform.python_version(), "numpy": np.__version__,
-             "blas": _blas_info()}
+             "blas": _blas_info(),
+             "fft": "scipy.fft" if correlate.FFT_OPTIONS else "numpy.fft",
+             "compiled_depthwise": jit.available()}
     if compare_torch:
         import torch  # noqa: PLC0415
 
@@ -234,7 +238,9 @@ def markdown(result: dict, command: str) -> str:
              f"beyond its outputs (tracemalloc). Best of interleaved rounds; the machine is "
              f"noisy, so compare ratios, not absolute times.", "",
              f"- date: {m['date']}", f"- CPU: {m['cpu']} ({m['cores']} cores)",
-             f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}"]
+             f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}",
+             f"- FFT: {m['fft']}; compiled depthwise taps (numba): "
+             f"{'yes' if m['compiled_depthwise'] else 'no'}"]
     if compare:
         lines.append(f"- PyTorch {m['torch']} (CPU, {m['torch_threads']} threads)")
     lines += ["- GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s"

@@ -345,7 +345,8 @@ def run_bench(args) -> int:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
     if args.markdown:
-        command = "convgrad bench" + (" --compare torch" if args.compare else "")
+        command = ("convgrad bench" + (" --compare torch" if args.compare else "")
+                   + f" --markdown {args.markdown}")
         with open(args.markdown, "w") as f:
             f.write(bench.markdown(result, command))
     if args.plot:

@@ -56,7 +56,8 @@ def test_convgrad_bench_cli_writes_table_json_markdown_and_plot(tmp_path, capsys
     assert row["gflops_fwdbwd"] > 0 and 0 < row["peak_percent"] and row["extra_mib"] >= 0
     assert result["meta"]["gemm_peak_gflops"]["float64"] > 0
     page = (tmp_path / "RESULTS.md").read_text()
-    assert "Regenerate with `convgrad bench --compare torch`" in page and "| conv1d |" in page
+    assert "Regenerate with `convgrad bench --compare torch --markdown" in page
+    assert "| conv1d |" in page and "FFT: " in page
     assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["bench", "--configs", "nonsense"]) == 2
 
