@@ -41,7 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .correlate import correlate, get_workspace_limit, padding_buffer
+from .correlate import correlate, get_workspace_limit
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -51,7 +51,6 @@ from .geometry import (
     effective_kernel,
     transpose_geometry,
 )
-from .windows import pad_or_crop
 
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
@@ -88,9 +87,8 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     chunks = _batch_chunks(geo, x.dtype)
     y = None if len(chunks) == 1 else np.empty(geo.output_shape, dtype=x.dtype)
     for part in chunks:
-        xg = pad_or_crop(x[part], geo.padding, allocate=padding_buffer).reshape(
-            -1, g, geo.in_channels // g, *_padded(geo))
-        yg = correlate(xg, wg, geo.stride, geo.dilation)
+        xg = x[part].reshape(-1, g, geo.in_channels // g, *geo.in_size)
+        yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding)
         if y is None:
             y = np.ascontiguousarray(yg).reshape(geo.output_shape)
         else:
@@ -196,13 +194,11 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.nd
                                                 geo.stride, geo.dilation, geo.padding)]
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        dyp = pad_or_crop(dyg, pads, allocate=padding_buffer)
-        return correlate(dyp, w_rot, (1,) * ndim, dil).reshape(geo.input_shape)
+        return correlate(dyg, w_rot, (1,) * ndim, dil, pads).reshape(geo.input_shape)
     dx = np.zeros((geo.batch, g, geo.in_channels // g, *geo.in_size), dtype=dy.dtype)
     for combo in product(*phases):
         taps, dil, pads, where = zip(*combo)
-        dyp = pad_or_crop(dyg, pads, allocate=padding_buffer)
-        part = correlate(dyp, w_rot[(slice(None),) * 3 + taps], (1,) * ndim, dil)
+        part = correlate(dyg, w_rot[(slice(None),) * 3 + taps], (1,) * ndim, dil, pads)
         dx[(slice(None),) * 3 + where] = part
     return dx.reshape(geo.input_shape)
 
@@ -249,13 +245,12 @@ def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.n
     """dw as the correlation of x (batch ↔ channels) with dy as kernel, dilated by s."""
     g = geo.groups
     pads = tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
-    xp = pad_or_crop(x, pads, allocate=padding_buffer)
     spatial = tuple(range(3, 3 + geo.ndim))
     # x as (C_in/g, g, N, *S): C_in/g is the batch, N the contracted channel axis.
-    xg = xp.reshape(geo.batch, g, -1, *xp.shape[2:]).transpose(2, 1, 0, *spatial)
+    xg = x.reshape(geo.batch, g, -1, *geo.in_size).transpose(2, 1, 0, *spatial)
     # dy as a (g, C_out/g, N, *M) kernel.
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size).transpose(1, 2, 0, *spatial)
-    dw = correlate(xg, dyg, geo.dilation, geo.stride)        # (C_in/g, g, C_out/g, *K)
+    dw = correlate(xg, dyg, geo.dilation, geo.stride, pads)   # (C_in/g, g, C_out/g, *K)
     return dw.transpose(1, 2, 0, *spatial).reshape(geo.weight_shape)
 
 
@@ -292,7 +287,3 @@ def _batch_chunks(geo: ConvGeometry, dtype) -> list[slice]:
         zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
     step = max(1, get_workspace_limit() // (4 * per_image))
     return [slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step)]
-
-
-def _padded(geo: ConvGeometry) -> tuple[int, ...]:
-    return tuple(n + lo + hi for n, (lo, hi) in zip(geo.in_size, geo.padding))

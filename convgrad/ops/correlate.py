@@ -38,7 +38,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import jit
-from .windows import sliding_windows
+from .windows import pad_or_crop, sliding_windows
 
 try:                          # scipy's pocketfft is multithreaded and ~4× faster in float32
     import scipy.fft as fft_backend
@@ -90,15 +90,32 @@ def forced_method(name: str | None) -> Iterator[None]:
         _state.method = old
 
 
-def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int],
-              dilation: Sequence[int]) -> np.ndarray:
-    """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)``."""
-    method = getattr(_state, "method", None) or choose_method(x.shape, w.shape, stride, dilation)
+def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Sequence[int],
+              pads: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+    """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)`` of x
+    padded (or, negative, cropped) by ``pads`` ``(lo, hi)`` per spatial axis.
+
+    The padded copy goes to a reused scratch buffer — except for ``stacked``, which never needs
+    it: it multiplies the unpadded x and adds each tap's product where it lands.
+    """
+    ndim = x.ndim - 3
+    pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
+    padded = x.shape[:3] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads))
+    method = getattr(_state, "method", None) or choose_method(padded, w.shape, stride, dilation)
     if method == "rows" and (stride[0] != 1 or x.ndim < 5):
         method = "im2col"
     elif method not in ("im2col", "window", "rows") and any(s != 1 for s in stride):
         method = "im2col"
-    return {"im2col": _im2col, "rows": _rows, "shift": _shift, "stacked": _stacked,
+    if method == "stacked" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+        return _stacked(x, w, dilation, pads)
+    if any(lo or hi for lo, hi in pads):
+        # pad in x's own memory order (a transposed view stays a sequential copy)
+        lead = sorted(range(3), key=lambda a: -x.strides[a])
+        order = (*lead, *range(3, x.ndim))
+        padded_x = pad_or_crop(x.transpose(order), pads, allocate=padding_buffer)
+        x = padded_x.transpose(np.argsort(order))
+    return {"im2col": _im2col, "rows": _rows, "shift": _shift,
+            "stacked": lambda x_, w_, s_, d_: _stacked(x_, w_, d_, ((0, 0),) * ndim),
             "window": _window, "fft": _fft}[method](x, w, stride, dilation)
 
 
@@ -176,6 +193,8 @@ def _im2col(x, w, stride, dilation):
     win = sliding_windows(x, kernel, stride, dilation)          # (B, G, Ci, *M, *K)
     out_size = win.shape[3:3 + ndim]
     pk, pm = math.prod(kernel), math.prod(out_size)
+    if pk > pm and batch == 1 and w.strides[2] > w.strides[1]:
+        return _im2col_batched_channels(x, w, win, out_size)
     w_mat = w.reshape(groups, co, ci * pk)
     m_axes, k_axes = tuple(range(3, 3 + ndim)), tuple(range(3 + ndim, 3 + 2 * ndim))
     out = np.empty((batch, groups, co, pm), dtype=x.dtype)
@@ -250,6 +269,29 @@ def _rows(x, w, stride, dilation):
     return y.reshape(batch, groups, co, out0, *win.shape[4:3 + ndim])
 
 
+def _im2col_batched_channels(x, w, win, out_size):
+    """One image (B = 1), many taps, and a kernel whose channel axis is outermost in memory —
+    the weight gradient of a layer with one input channel per group, where the kernel is ∂L/∂y
+    seen batch-major. A matmul batched over the contracted channels, then summed, reads ∂L/∂y
+    in place instead of transposing it."""
+    ndim = x.ndim - 3
+    groups, ci = x.shape[1:3]
+    co, kernel = w.shape[1], w.shape[3:]
+    pk, pm = math.prod(kernel), math.prod(out_size)
+    w_by_channel = np.moveaxis(w, 2, 0).reshape(ci, groups, co, pk)   # a view of ∂L/∂y
+    order = (1, 0, *range(2, 2 + ndim), *range(2 + ndim, 2 + 2 * ndim))  # (Ci, G, *M, *K)
+    per_channel = groups * pk * pm * x.dtype.itemsize
+    step = max(1, min(ci, min(_workspace_limit, _TILE_BYTES) // per_channel))
+    y = np.zeros((groups, co, pm), dtype=x.dtype)
+    for start in range(0, ci, step):
+        part = win[0, :, start:start + step]                           # (G, c, *M, *K)
+        cols = _workspace(x.dtype, [part.shape[i] for i in order])
+        np.copyto(cols, part.transpose(order))                         # x rows innermost
+        cols = cols.reshape(-1, groups, pm, pk)
+        y += np.matmul(w_by_channel[start:start + step], cols.transpose(0, 1, 3, 2)).sum(0)
+    return y.reshape(1, groups, co, *out_size)
+
+
 def _shift(x, w, stride, dilation):
     """Per tap, one matmul (or multiply for depthwise) of a contiguous slice of flat x,
     accumulated block by block so the running sum stays in cache."""
@@ -288,20 +330,27 @@ def _shift(x, w, stride, dilation):
     return finish(y.reshape(batch, groups, co, -1))
 
 
-def _stacked(x, w, stride, dilation):
-    """One matmul of all taps' weights with flat x, then the shifted slices summed."""
-    flat, offsets, length, finish = _flat_taps(x, w, dilation)
+def _stacked(x, w, dilation, pads):
+    """One matmul of all taps' weights with the *unpadded* x, then each tap's product added
+    where it lands in the padded correlation (stride 1): the padding is never materialised."""
     batch, groups, ci = x.shape[:3]
-    co = w.shape[1]
+    co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
+    out = [n + lo + hi - d * (k - 1) for n, (lo, hi), k, d in zip(size, pads, kernel, dilation)]
     w_all = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, -1), 3, 1))
-    per_tap = np.matmul(w_all.reshape(groups, -1, ci), flat)     # (B, G, ΠK·Co, P)
-    per_tap = per_tap.reshape(batch, groups, len(offsets), co, -1)
-    y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
-    acc = y[..., :length]
-    np.copyto(acc, per_tap[:, :, 0, :, offsets[0]:offsets[0] + length])
-    for t, off in enumerate(offsets[1:], start=1):
-        acc += per_tap[:, :, t, :, off:off + length]
-    return finish(y)
+    flat = x.reshape(batch, groups, ci, -1)
+    per_tap = np.matmul(w_all.reshape(groups, -1, ci), flat)     # (B, G, ΠK·Co, ΠS)
+    per_tap = per_tap.reshape(batch, groups, math.prod(kernel), co, *size)
+    y = np.zeros((batch, groups, co, *out), dtype=x.dtype)
+    for t, taps in enumerate(np.ndindex(*kernel)):
+        dst, src = [], []
+        for j, d, (lo, _), n, m in zip(taps, dilation, pads, size, out):
+            shift = j * d - lo                   # y[i] reads x[i + shift]
+            first, last = max(0, -shift), min(m, n - shift)
+            dst.append(slice(first, last))
+            src.append(slice(first + shift, last + shift))
+        if all(sl.start < sl.stop for sl in dst):
+            y[(..., *dst)] += per_tap[:, :, t][(..., *src)]
+    return y
 
 
 def _window(x, w, stride, dilation):
