@@ -327,3 +327,21 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
                 check_against_torch(case)
     finally:
         core._JIT_ELEMENTS = old
+
+
+@pytest.mark.parametrize("case", [
+    Case(size=(9, 8), kernel=(3, 3), cin=1, cout=6, batch=4, padding=1),
+    Case(size=(10,), kernel=(3,), cin=2, cout=12, batch=3, stride=2, groups=2),
+    Case(size=(7, 6), kernel=(2, 3), cin=3, cout=18, batch=2, padding=(1, 0), groups=3,
+         dtype="float32"),
+], ids=str)
+def test_one_channel_per_group_weight_gradient_path(case, monkeypatch):
+    """The batched-over-channels weight gradient (∂L/∂y read in place) is taken and agrees."""
+    from convgrad.ops import correlate as core
+
+    used = []
+    original = core._im2col_batched_channels
+    monkeypatch.setattr(core, "_im2col_batched_channels",
+                        lambda *a: used.append(1) or original(*a))
+    check_against_torch(case)
+    assert used
