@@ -309,11 +309,15 @@ def test_non_contiguous_inputs(method):
     Case(size=(12,), kernel=(5,), cin=3, cout=3, batch=2, padding=2, dilation=2, groups=3),
     Case(size=(5, 6, 4), kernel=(3, 2, 3), cin=2, cout=2, padding=1, groups=2),
     Case(size=(9, 9), kernel=(3, 3), cin=3, cout=3, stride=2, padding=1, groups=3),
+    Case(size=(21, 20), kernel=(3, 2), cin=2, cout=2, batch=2, stride=(2, 3), padding=1,
+         groups=2),
+    Case(size=(20, 19), kernel=(3, 3), cin=2, cout=2, batch=2, dilation=(2, 3), groups=2),
     Case(size=(9, 8), kernel=(3, 3), cin=4, cout=4, batch=2, padding=1, groups=4,
          dtype="float32"),
 ], ids=str)
 def test_compiled_depthwise_matches_numpy_and_torch(case):
-    """The numba taps (the `fast` extra) and the NumPy path agree with torch."""
+    """The numba kernels (the `fast` extra: depthwise taps, depthwise ∂w dot products) and the
+    NumPy paths agree with torch; the larger cases send ∂w through the window method."""
     from convgrad.ops import jit
 
     import_optional("numba")

@@ -359,6 +359,11 @@ def _window(x, w, stride, dilation):
     kernel = w.shape[3:]
     out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
                 zip(x.shape[3:], kernel, stride, dilation)]
+    if (ndim == 2 and x.shape[0] == 1 and w.shape[1] == 1 and jit.available()
+            and x.dtype == w.dtype and x[0].size >= _JIT_ELEMENTS):   # compiled depthwise ∂w
+        dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation,
+                               out_size)
+        return dots.reshape(1, x.shape[1], 1, *out_size)
     y = np.empty((x.shape[0], x.shape[1], w.shape[1], *out_size), dtype=x.dtype)
     axes = "xyzuvt"[:ndim]
     subscripts = f"bgc{axes},goc{axes}->bgo"

@@ -51,6 +51,32 @@ if njit is not None:
                     acc[q] += wt * row[off + q]
 
 
+if njit is not None:
+    @njit(parallel=True, fastmath=True)   # fastmath: lets the inner dot product vectorise
+    def _window_dots(x, dy, out, s0, s1, d0, d1, zero):   # pragma: no cover (compiled)
+        images, groups = dy.shape[0], dy.shape[1]
+        m0, m1 = dy.shape[2], dy.shape[3]
+        for g in prange(groups):
+            for a in range(out.shape[1]):
+                for b in range(out.shape[2]):
+                    acc = zero                    # the data's precision: float32 stays
+                    for n in range(images):
+                        for i in range(m0):
+                            row = x[n, g, a * s0 + i * d0]
+                            grad = dy[n, g, i]
+                            for j in range(m1):
+                                acc += row[b * s1 + j * d1] * grad[j]
+                    out[g, a, b] = acc
+
+
+def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, out_size) -> np.ndarray:
+    """2-d depthwise weight gradient: ``out[g, a, b] = Σ_{n,i,j} x[n, g, a·s₀ + i·d₀,
+    b·s₁ + j·d₁] · dy[n, g, i, j]`` (x batch-major, as the padded input is stored)."""
+    out = np.empty((x.shape[1], *out_size), dtype=x.dtype)
+    _window_dots(x, dy, out, *stride, *dilation, x.dtype.type(0))
+    return out
+
+
 def row_taps(flat: np.ndarray, weights: np.ndarray, offsets, length: int,
              out: np.ndarray) -> None:
     """``out[r, q] = Σ_t weights[r, t] · flat[r, q + offsets[t]]`` for q < length, per row r."""
