@@ -302,11 +302,17 @@ def _shift(x, w, stride, dilation):
     w_taps = w.reshape(groups, co, ci, -1)
     if (ci == 1 and co == 1 and jit.available() and flat.size >= _JIT_ELEMENTS
             and x.dtype == w.dtype):   # compiled depthwise (small calls skip the compile)
-        rows = y.reshape(batch * groups, -1)
+        size, kernel = x.shape[3:], w.shape[3:]
+        out = [n - d * (k - 1) for n, k, d in zip(size, kernel, dilation)]
+        row = [math.prod(size[i + 1:]) for i in range(len(size))]
+        starts = sum(i * r for i, r in zip(np.indices(out[:-1]).reshape(len(out) - 1, -1),
+                                           row[:-1])) if len(out) > 1 else np.zeros(1, int)
+        cropped = np.empty((batch, groups, 1, math.prod(out)), dtype=x.dtype)
         jit.row_taps(np.ascontiguousarray(flat.reshape(batch * groups, -1)),
                      np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, len(offsets)))
-                     .reshape(batch * groups, -1), offsets, length, rows)
-        return finish(y)
+                     .reshape(batch * groups, -1), offsets, starts, out[-1],
+                     cropped.reshape(batch * groups, -1))
+        return cropped.reshape(batch, groups, 1, *out)
     if ci == 1 and co == 1:   # depthwise: rows are (image, channel) pairs
         flat, y = flat.reshape(batch * groups, -1), y.reshape(batch * groups, -1)
         w_taps = np.broadcast_to(w_taps[None, :, 0, 0], (batch, groups, len(offsets)))

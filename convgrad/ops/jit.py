@@ -40,15 +40,17 @@ def jit_enabled(on: bool) -> Iterator[None]:
 
 if njit is not None:
     @njit(parallel=True)           # no cache=True: it writes into the installed package
-    def _row_taps(flat, weights, offsets, length, out):    # pragma: no cover (compiled)
+    def _row_taps(flat, weights, offsets, starts, width, out):   # pragma: no cover (compiled)
         for r in prange(flat.shape[0]):
-            row, acc = flat[r], out[r]
-            for q in range(length):
-                acc[q] = 0.0
-            for t in range(offsets.shape[0]):
-                wt, off = weights[r, t], offsets[t]
-                for q in range(length):
-                    acc[q] += wt * row[off + q]
+            row = flat[r]
+            for k in range(starts.shape[0]):
+                base, acc = starts[k], out[r, k * width:(k + 1) * width]
+                for q in range(width):
+                    acc[q] = 0.0
+                for t in range(offsets.shape[0]):
+                    wt, off = weights[r, t], base + offsets[t]
+                    for q in range(width):
+                        acc[q] += wt * row[off + q]
 
 
 if njit is not None:
@@ -77,8 +79,10 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, out_size) -> np
     return out
 
 
-def row_taps(flat: np.ndarray, weights: np.ndarray, offsets, length: int,
+def row_taps(flat: np.ndarray, weights: np.ndarray, offsets, starts, width: int,
              out: np.ndarray) -> None:
-    """``out[r, q] = Σ_t weights[r, t] · flat[r, q + offsets[t]]`` for q < length, per row r."""
-    _row_taps(flat, np.ascontiguousarray(weights), np.asarray(offsets, dtype=np.int64), length,
-              out)
+    """``out[r, k·width + q] = Σ_t weights[r, t] · flat[r, starts[k] + offsets[t] + q]``: each
+    output row k (``width`` long) of each image-channel row r, written straight into the
+    cropped output; a row stays in cache across all taps."""
+    _row_taps(flat, np.ascontiguousarray(weights), np.asarray(offsets, dtype=np.int64),
+              np.asarray(starts, dtype=np.int64), width, out)
