@@ -298,7 +298,6 @@ def _shift(x, w, stride, dilation):
     flat, offsets, length, finish = _flat_taps(x, w, dilation)
     batch, groups, ci = x.shape[:3]
     co = w.shape[1]
-    y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
     w_taps = w.reshape(groups, co, ci, -1)
     if (ci == 1 and co == 1 and jit.available() and flat.size >= _JIT_ELEMENTS
             and x.dtype == w.dtype):   # compiled depthwise (small calls skip the compile)
@@ -313,6 +312,7 @@ def _shift(x, w, stride, dilation):
                      .reshape(batch * groups, -1), offsets, starts, out[-1],
                      cropped.reshape(batch * groups, -1))
         return cropped.reshape(batch, groups, 1, *out)
+    y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
     if ci == 1 and co == 1:   # depthwise: rows are (image, channel) pairs
         flat, y = flat.reshape(batch * groups, -1), y.reshape(batch * groups, -1)
         w_taps = np.broadcast_to(w_taps[None, :, 0, 0], (batch, groups, len(offsets)))
