@@ -86,7 +86,7 @@ def torch_cases(cfg: dict, data: dict) -> dict[str, Callable]:
     return {"torch_fwd": forward, "torch_fwdbwd": forward_backward}
 
 
-def best_times(cases: dict[str, Callable], repeat: int, min_seconds: float = 0.25
+def best_times(cases: dict[str, Callable], repeat: int, min_seconds: float = 1.0
                ) -> dict[str, float]:
     """Seconds per case: a warm-up, then interleaved rounds (``repeat``, more for fast cases so
     each round set lasts ``min_seconds``, at most 50), the best round counts."""
