@@ -349,3 +349,21 @@ def test_one_channel_per_group_weight_gradient_path(case, monkeypatch):
                         lambda *a: used.append(1) or original(*a))
     check_against_torch(case)
     assert used
+
+
+@pytest.mark.parametrize("backend", ["scipy", "numpy"])
+def test_fft_path_with_either_fft_library(backend, monkeypatch):
+    """scipy.fft (the `fast` extra) and numpy.fft (core only) give the same FFT path results."""
+    from convgrad.ops import correlate as core
+
+    if backend == "scipy":
+        import_optional("scipy")
+        assert core.FFT_OPTIONS
+    else:
+        monkeypatch.setattr(core, "FFT_OPTIONS", {})
+    for case in (Case(size=(12, 11), kernel=(5, 4), cin=2, cout=3, batch=2, padding=2,
+                      dilation=(1, 2)),
+                 Case(size=(16,), kernel=(7,), cin=4, cout=4, groups=2, padding=3,
+                      dtype="float32")):
+        with ops.forced_method("fft"):
+            check_against_torch(case)

@@ -30,6 +30,7 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import threading
 from contextlib import contextmanager
@@ -40,11 +41,17 @@ import numpy as np
 from . import jit
 from .windows import pad_or_crop, sliding_windows
 
-try:                          # scipy's pocketfft is multithreaded and ~4× faster in float32
-    import scipy.fft as fft_backend
-    FFT_OPTIONS: dict = {"workers": -1}
-except ImportError:           # the core needs NumPy only
-    fft_backend, FFT_OPTIONS = np.fft, {}
+# scipy's pocketfft is multithreaded and ~4× faster in float32; the core needs NumPy only.
+# It is imported on the first FFT (importing scipy.fft costs ~0.1 s).
+FFT_OPTIONS: dict = {"workers": -1} if importlib.util.find_spec("scipy") else {}
+
+
+def fft_backend():
+    """scipy.fft when installed, else numpy.fft."""
+    if FFT_OPTIONS:
+        import scipy.fft  # noqa: PLC0415
+        return scipy.fft
+    return np.fft
 
 METHODS = ("im2col", "rows", "shift", "stacked", "window", "fft")
 _state = threading.local()
@@ -299,8 +306,8 @@ def _shift(x, w, stride, dilation):
     batch, groups, ci = x.shape[:3]
     co = w.shape[1]
     w_taps = w.reshape(groups, co, ci, -1)
-    if (ci == 1 and co == 1 and jit.available() and flat.size >= _JIT_ELEMENTS
-            and x.dtype == w.dtype):   # compiled depthwise (small calls skip the compile)
+    if (ci == 1 and co == 1 and flat.size >= _JIT_ELEMENTS and x.dtype == w.dtype
+            and jit.available()):      # compiled depthwise (small calls skip the compile)
         size, kernel = x.shape[3:], w.shape[3:]
         out = [n - d * (k - 1) for n, k, d in zip(size, kernel, dilation)]
         row = [math.prod(size[i + 1:]) for i in range(len(size))]
@@ -365,8 +372,8 @@ def _window(x, w, stride, dilation):
     kernel = w.shape[3:]
     out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
                 zip(x.shape[3:], kernel, stride, dilation)]
-    if (ndim == 2 and x.shape[0] == 1 and w.shape[1] == 1 and jit.available()
-            and x.dtype == w.dtype and x[0].size >= _JIT_ELEMENTS):   # compiled depthwise ∂w
+    if (ndim == 2 and x.shape[0] == 1 and w.shape[1] == 1 and x[0].size >= _JIT_ELEMENTS
+            and x.dtype == w.dtype and jit.available()):               # compiled depthwise ∂w
         dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation,
                                out_size)
         return dots.reshape(1, x.shape[1], 1, *out_size)
@@ -396,7 +403,7 @@ def _fft(x, w, stride, dilation):
     out = [n - k + 1 for n, k in zip(size, w.shape[3:])]
     lengths = [_fast_length(n) for n in size]
     spatial = tuple(range(3, 3 + ndim))
-    xf = fft_backend.rfftn(x, s=lengths, axes=spatial, **FFT_OPTIONS)   # (B, G, Ci, *F)
+    xf = fft_backend().rfftn(x, s=lengths, axes=spatial, **FFT_OPTIONS)   # (B, G, Ci, *F)
     bins = xf.shape[3:]
     x_mat = xf.reshape(batch, groups, ci, -1).transpose(1, 3, 0, 2)      # (G, F, B, Ci)
     w_last = w.transpose(0, *range(3, 3 + ndim), 2, 1)                  # (G, *K, Ci, Co)
@@ -404,7 +411,7 @@ def _fft(x, w, stride, dilation):
     if 4 * math.prod(w.shape[3:]) <= math.prod(lengths):
         wf = _dft(w_last, lengths, w_axes).astype(xf.dtype, copy=False)
     else:
-        wf = fft_backend.rfftn(w_last, s=lengths, axes=w_axes, **FFT_OPTIONS)
+        wf = fft_backend().rfftn(w_last, s=lengths, axes=w_axes, **FFT_OPTIONS)
     np.conjugate(wf, out=wf)                                            # correlation, not conv
     y_mat = np.matmul(x_mat, wf.reshape(groups, -1, ci, co))            # (G, F, B, Co)
     y_f = y_mat.reshape(groups, *bins, batch, co).transpose(ndim + 1, 0, *range(1, ndim + 1),
@@ -413,7 +420,7 @@ def _fft(x, w, stride, dilation):
     if 8 * math.prod(out) <= math.prod(lengths):
         y = _inverse_dft(y_f, lengths, out, out_axes)
     else:
-        y = fft_backend.irfftn(y_f, s=lengths, axes=out_axes, **FFT_OPTIONS)  # (B, G, *L, Co)
+        y = fft_backend().irfftn(y_f, s=lengths, axes=out_axes, **FFT_OPTIONS)  # (B, G, *L, Co)
         y = y[(slice(None), slice(None)) + tuple(slice(0, m) for m in out)]
     return np.ascontiguousarray(np.moveaxis(y, -1, 2), dtype=x.dtype)
 
