@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=64)
     train.add_argument("--lr", type=_learning_rate, default=1e-2, help="Adam learning rate")
     train.add_argument("--seed", type=_seed, default=0, help="governs init, split and order")
+    train.add_argument("--augment", choices=("auto", "shift", "none"), default="auto",
+                       help="random shifts of up to ±2 pixels per image and batch; auto: for "
+                            "images of at least 16×16")
+    train.add_argument("--schedule", choices=("auto", "cosine", "constant"), default="auto",
+                       help="learning rate per epoch; auto: cosine decay when augmenting")
     train.add_argument("--out", metavar="DIR",
                        help="write model.npz, metrics.json and curves.png here")
     ex = commands.add_parser(
@@ -162,7 +167,7 @@ def run_train(args) -> int:
     from . import data as datasets  # noqa: PLC0415
     from .progress import Progress  # noqa: PLC0415
     from .serialization import save  # noqa: PLC0415
-    from .train import fit  # noqa: PLC0415
+    from .train import fit, resolve_augment, resolve_schedule  # noqa: PLC0415
 
     if args.out:
         _prepare_out(args.out)
@@ -184,8 +189,14 @@ def run_train(args) -> int:
         progress.begin()
 
     started = time.perf_counter()
+    augmented = resolve_augment(args.augment, dataset.image_shape)
+    schedule = resolve_schedule(args.schedule, augmented)
+    if augmented or schedule != "constant":
+        print(f"training with {'random shifts (±2 px), ' if augmented else ''}{schedule} "
+              f"learning rate", flush=True)
     model, history = fit(dataset, args.epochs, args.batch_size, args.lr, args.seed,
-                         on_batch=progress.update, on_epoch=on_epoch)
+                         on_batch=progress.update, on_epoch=on_epoch,
+                         augment="shift" if augmented else "none", schedule=schedule)
     seconds = time.perf_counter() - started
     print(f"test accuracy {history.test_accuracy[-1]:.2%} after {args.epochs} epochs in "
           f"{seconds:.1f} s")
@@ -200,6 +211,7 @@ def run_train(args) -> int:
             "seconds": seconds,
             "config": {"data": args.data, "epochs": args.epochs, "batch_size": args.batch_size,
                        "lr": args.lr, "seed": args.seed, "optimizer": "Adam",
+                       "augment": "shift" if augmented else "none", "schedule": schedule,
                        "image_shape": [c, h, w], "classes": dataset.classes,
                        "train_images": len(dataset.x_train), "test_images": len(dataset.x_test),
                        "input_range_mapped_to_0_1": dataset.scale},

@@ -11,6 +11,7 @@ numbers.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -61,27 +62,67 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 5
     return total_loss / len(x), correct / len(x)
 
 
+AUGMENT_FROM = 16        # images at least this tall and wide are augmented by default
+MAX_SHIFT = 2            # pixels: random translations of up to ±2 (7 % of a 28-pixel side)
+
+
+def shift_batch(images: np.ndarray, rng: np.random.Generator, max_shift: int = MAX_SHIFT
+                ) -> np.ndarray:
+    """Each image moved by its own random (dy, dx) ∈ [−max_shift, max_shift]², zero-filled."""
+    batch, _, height, width = images.shape
+    padded = np.pad(images, ((0, 0), (0, 0), (max_shift,) * 2, (max_shift,) * 2))
+    views = np.lib.stride_tricks.sliding_window_view(padded, (height, width), axis=(2, 3))
+    dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, batch))
+    return np.ascontiguousarray(views[np.arange(batch), :, dy, dx])
+
+
+def resolve_augment(augment: str, image_shape) -> bool:
+    """'auto' augments images of at least AUGMENT_FROM pixels per side ('shift' / 'none')."""
+    if augment not in ("auto", "shift", "none"):
+        raise ValueError(f"augment must be auto, shift or none, got {augment!r}")
+    return augment == "shift" or (augment == "auto" and min(image_shape[1:]) >= AUGMENT_FROM)
+
+
+def resolve_schedule(schedule: str, augmented: bool) -> str:
+    """'auto' is a cosine decay when augmenting (shifted copies keep the loss noisy; the decay
+    settles it), constant otherwise."""
+    if schedule not in ("auto", "cosine", "constant"):
+        raise ValueError(f"schedule must be auto, cosine or constant, got {schedule!r}")
+    return ("cosine" if augmented else "constant") if schedule == "auto" else schedule
+
+
 def fit(data: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 1e-2,
         seed: int = 0, on_batch: Callable[[int, int, float, float, int], None] | None = None,
-        on_epoch: Callable[[int, History], None] | None = None) -> tuple[nn.Module, History]:
+        on_epoch: Callable[[int, History], None] | None = None, augment: str = "auto",
+        schedule: str = "auto") -> tuple[nn.Module, History]:
     """Train ``build_model`` on ``data`` with Adam; returns the model and its history.
 
+    ``augment``: random shifts of up to ±2 pixels per image and batch ('auto': for images of
+    at least 16×16). ``schedule``: the learning rate per epoch, constant or a cosine decay
+    ``lr·(1 + cos(π·e/E))/2`` ('auto': cosine exactly when augmenting).
     ``on_batch(epoch, batches_done, mean_loss, accuracy, images_done)`` and
     ``on_epoch(epoch, history)`` report progress.
     """
     rng = manual_seed(seed)
+    augmented = resolve_augment(augment, data.image_shape)
+    schedule = resolve_schedule(schedule, augmented)
     model = build_model(data.image_shape, data.classes)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     history = History()
     n = len(data.x_train)
     for epoch in range(epochs):
         start = time.perf_counter()
+        if schedule == "cosine":
+            optimizer.hyper["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
         model.train()
         order = rng.permutation(n)
         seen, loss_sum, correct = 0, 0.0, 0
         for b, first in enumerate(range(0, n, batch_size)):
             idx = order[first:first + batch_size]
-            logits = model(Tensor(data.x_train[idx]))
+            images = data.x_train[idx]
+            if augmented:
+                images = shift_batch(images, rng)
+            logits = model(Tensor(images))
             loss = F.cross_entropy(logits, data.y_train[idx])
             optimizer.zero_grad()
             loss.backward()

@@ -70,7 +70,8 @@ def write_idx(path, array, gz):
 
 def test_mnist_style_idx_folder_trains_and_gz_is_optional(tmp_path, capsys):
     """No MNIST offline: a 28×28 IDX set of 2 000 upscaled digits, tested on 400 digits of other
-    writers. Measured: ~0.90 after 4 epochs, ~0.92 after 10 (the 8×8 originals reach 0.975)."""
+    writers. Measured with the defaults (shift augmentation, cosine schedule): 0.865 after 4
+    epochs, 0.945 after the default 30 (without augmentation 0.92–0.94)."""
     parts = {"train": mnist_style(np.arange(1400), 2000, 0),
              "t10k": mnist_style(np.arange(1400, 1797), 400, 1)}
     for prefix, (x, y) in parts.items():
@@ -185,3 +186,20 @@ def test_float_images_in_0_255_are_mapped_like_bytes(tmp_path, capsys):
     assert min(accuracies) >= 95 and abs(accuracies[0] - accuracies[1]) <= 2
     data = load(str(tmp_path / "f.npz"))
     assert data.x_train.min() == 0 and data.x_train.max() == 1 and data.scale == (0.0, 255.0)
+
+
+def test_shift_augmentation_moves_each_image_within_bounds():
+    from convgrad.train import resolve_augment, resolve_schedule, shift_batch
+
+    images = np.zeros((50, 1, 9, 9), np.float32)
+    images[:, 0, 4, 4] = 1.0                                    # one bright pixel, centred
+    moved = shift_batch(images, np.random.default_rng(0))
+    assert moved.shape == images.shape and moved.dtype == np.float32
+    where = np.argwhere(moved[:, 0] == 1.0)
+    assert len(where) == 50                                     # nothing lost at ±2
+    assert np.abs(where[:, 1:] - 4).max() == 2 and len({tuple(p) for p in where[:, 1:]}) > 5
+    again = shift_batch(images, np.random.default_rng(0))
+    np.testing.assert_array_equal(moved, again)                 # seeded
+    assert not resolve_augment("auto", (1, 8, 8)) and resolve_augment("auto", (1, 28, 28))
+    assert resolve_schedule("auto", True) == "cosine"
+    assert resolve_schedule("auto", False) == "constant"
