@@ -238,6 +238,36 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
         assert choose_method(x_shape, w_shape, (2,) + ones[1:], ones) == "im2col"
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, dilation, want", [
+    # weight gradients: x (C_in, g, N, *S), ∂L/∂y (g, C_out, N, *M) as the kernel
+    ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), (1, 1), "outrows"),   # resnet_3x3's ∂w
+    ((22, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), (1, 1), "outrows"),   # 22·3 = 66 rows
+    ((21, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), (1, 1), "im2col"),    # 21·3 = 63 < 64
+    ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (2, 2), (1, 1), "outrows"),   # any window step
+    ((64, 1, 8, 59, 59), (1, 64, 8, 28, 28), (1, 1), (2, 2), "im2col"),    # dy dilated (s = 2)
+    ((64, 1, 16, 1028), (1, 64, 16, 1024), (1,), (1,), "outrows"),         # conv1d's ∂w, no copy
+    ((256, 1, 8, 14, 14), (1, 256, 8, 14, 14), (1, 1), (1, 1), "im2col"),  # one output row
+])
+def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
+    assert choose_method(x_shape, w_shape, stride, dilation) == want
+
+
+@pytest.mark.parametrize("case", [
+    Case(size=(6, 6), kernel=(3, 3), cin=8, cout=5, batch=3, padding=1),     # folded, Ci·ΠK = 72
+    Case(size=(6, 6), kernel=(3, 3), cin=7, cout=5, batch=3, padding=1),     # not folded: 63
+    Case(size=(6, 5), kernel=(5, 4), cin=2, cout=3, batch=2),                # taps innermost
+    Case(size=(9, 7), kernel=(3, 3), cin=3, cout=4, batch=2, stride=2, groups=1),
+    Case(size=(6, 6), kernel=(3, 3), cin=8, cout=6, batch=3, padding=1, groups=2,
+         dtype="float32"),
+], ids=str)
+@pytest.mark.parametrize("method", ["im2col", "rows"])
+def test_bias_row_of_ones_in_every_column_layout(case, method):
+    """im2col and rows add the bias inside the matmul (a row of ones in the columns): each
+    column layout — batch folded or not, taps or positions innermost — with a bias, vs torch."""
+    with ops.forced_method(method):
+        check_against_torch(case)
+
+
 def fft_boundary(x_shape=(4, 1, 16, 74, 74), channels=16) -> int:
     """The smallest square kernel for which the rule picks FFT on this input."""
     for k in range(3, 30):

@@ -84,17 +84,16 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     _check_bias("conv", b, geo.out_channels)
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
+    bg = None if b is None else b.reshape(g, -1)
     chunks = _batch_chunks(geo, x.dtype)
     y = None if len(chunks) == 1 else np.empty(geo.output_shape, dtype=x.dtype)
     for part in chunks:
         xg = x[part].reshape(-1, g, geo.in_channels // g, *geo.in_size)
-        yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding)
+        yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding, bg)
         if y is None:
             y = np.ascontiguousarray(yg).reshape(geo.output_shape)
         else:
             y[part] = yg.reshape(y[part].shape)
-    if b is not None:
-        y += b.reshape(-1, *(1,) * geo.ndim)
     return y
 
 

@@ -18,6 +18,9 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
              taps of one row of the kernel only (1/k₀ of im2col's copy), and the k₀ kernel rows
              read contiguous, shifted slices of them — k₀ matmuls accumulated. Stride 1 on the
              first axis; best for large images with many channels.
+``outrows``  the transpose of rows, for many taps and few outputs (weight gradients): the same
+             row windows, and per *output* row one matmul with a contiguous slice of them
+             holding that row's k₀ kernel rows. Dilation 1 on the first axis.
 ``window``   one einsum per *output* position over channels and taps, on a strided slice of x
              (no copy). For few outputs and many taps with tiny B·Co: the weight gradient of a
              depthwise convolution, where each channel's ΠK weights are dot products.
@@ -53,15 +56,16 @@ def fft_backend():
         return scipy.fft
     return np.fft
 
-METHODS = ("im2col", "rows", "shift", "stacked", "window", "fft")
+METHODS = ("im2col", "rows", "outrows", "shift", "stacked", "window", "fft")
 _state = threading.local()
 _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
 _ROWS_POSITIONS = 1024                # output positions per image from which "rows" pays
+_OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
 _FOLD_POSITIONS = 1024                # below this many output positions per image, im2col
-                                      # folds the batch into one matmul
+_FOLD_DEPTH = 64                      # folds the batch into one matmul when Ci·ΠK is this deep
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -98,12 +102,16 @@ def forced_method(name: str | None) -> Iterator[None]:
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Sequence[int],
-              pads: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+              pads: Sequence[tuple[int, int]] | None = None,
+              bias: np.ndarray | None = None) -> np.ndarray:
     """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)`` of x
-    padded (or, negative, cropped) by ``pads`` ``(lo, hi)`` per spatial axis.
+    padded (or, negative, cropped) by ``pads`` ``(lo, hi)`` per spatial axis, plus ``bias``
+    (G, Co) if given.
 
     The padded copy goes to a reused scratch buffer — except for ``stacked``, which never needs
-    it: it multiplies the unpadded x and adds each tap's product where it lands.
+    it: it multiplies the unpadded x and adds each tap's product where it lands. ``im2col`` and
+    ``rows`` add the bias inside their matmul (a row of ones in the columns), the others in
+    place afterwards.
     """
     ndim = x.ndim - 3
     pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
@@ -111,19 +119,60 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     method = getattr(_state, "method", None) or choose_method(padded, w.shape, stride, dilation)
     if method == "rows" and (stride[0] != 1 or x.ndim < 5):
         method = "im2col"
-    elif method not in ("im2col", "window", "rows") and any(s != 1 for s in stride):
+    elif method == "outrows" and dilation[0] != 1:
         method = "im2col"
+    elif method not in ("im2col", "window", "rows", "outrows") and any(s != 1 for s in stride):
+        method = "im2col"
+    if _compiled_depthwise(method, x, w, stride):
+        return _depthwise(method, x, w, stride, dilation, pads, bias)
     if method == "stacked" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
-        return _stacked(x, w, dilation, pads)
+        return _add_bias(_stacked(x, w, dilation, pads), bias)
     if any(lo or hi for lo, hi in pads):
         # pad in x's own memory order (a transposed view stays a sequential copy)
         lead = sorted(range(3), key=lambda a: -x.strides[a])
         order = (*lead, *range(3, x.ndim))
         padded_x = pad_or_crop(x.transpose(order), pads, allocate=padding_buffer)
         x = padded_x.transpose(np.argsort(order))
-    return {"im2col": _im2col, "rows": _rows, "shift": _shift,
-            "stacked": lambda x_, w_, s_, d_: _stacked(x_, w_, d_, ((0, 0),) * ndim),
-            "window": _window, "fft": _fft}[method](x, w, stride, dilation)
+    if method == "im2col":
+        return _im2col(x, w, stride, dilation, bias)
+    if method == "rows":
+        return _rows(x, w, stride, dilation, bias)
+    y = {"outrows": _outrows, "shift": _shift,
+         "stacked": lambda x_, w_, s_, d_: _stacked(x_, w_, d_, ((0, 0),) * ndim),
+         "window": _window, "fft": _fft}[method](x, w, stride, dilation)
+    return _add_bias(y, bias)
+
+
+def _compiled_depthwise(method: str, x: np.ndarray, w: np.ndarray, stride) -> bool:
+    """The numba kernels take depthwise taps (stride 1) and the 2-d depthwise weight gradient
+    (one image: the batch is the contracted axis); small calls skip the compile."""
+    if not (x.dtype == w.dtype and x.size >= _JIT_ELEMENTS and jit.available()):
+        return False
+    if method == "shift":
+        return x.shape[2] == 1 and w.shape[1] == 1 and all(s == 1 for s in stride)
+    return method == "window" and x.ndim == 5 and x.shape[0] == 1 and w.shape[1] == 1
+
+
+def _depthwise(method, x, w, stride, dilation, pads, bias):
+    """The compiled depthwise kernels pad each plane in cache: only a crop happens here."""
+    x = pad_or_crop(x, [(min(lo, 0), min(hi, 0)) for lo, hi in pads])     # a view
+    pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+    if method == "shift":
+        y = jit.depthwise_taps(x[:, :, 0], w[:, 0, 0], bias, dilation, pads)
+        return y[:, :, None]
+    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads)]
+    out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                zip(padded, w.shape[3:], stride, dilation)]
+    dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation, pads,
+                           out_size)
+    return _add_bias(dots.reshape(1, x.shape[1], 1, *out_size), bias)
+
+
+def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """y (B, G, Co, *M) += bias (G, Co), in place (every method returns a fresh array)."""
+    if bias is not None:
+        y += bias.reshape(bias.shape + (1,) * (y.ndim - 3))
+    return y
 
 
 def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
@@ -138,6 +187,10 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "window"
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
+    if pk > out_per_image and dilation[0] == 1:
+        out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1
+        if out_rows > 1 and x_shape[0] * outputs // out_rows >= _OUTROWS_GEMM_ROWS:
+            return "outrows"                    # weight gradients: 1/out_rows of the copying
     if any(s != 1 for s in stride) or pk > out_per_image:
         return "im2col"
     if pk == 1 or (ci == 1 and co == 1):
@@ -189,7 +242,7 @@ def _fast_length(n: int) -> int:
     return max(best, 1)
 
 
-def _im2col(x, w, stride, dilation):
+def _im2col(x, w, stride, dilation, bias=None):
     """Column buffer laid out so that the longer of (taps, output positions) is innermost —
     where x is read sequentially — contracted by one matmul per group. Tiles over the batch
     and, when one image is too big, over the first output axis, so that a tile's columns stay
@@ -201,8 +254,11 @@ def _im2col(x, w, stride, dilation):
     out_size = win.shape[3:3 + ndim]
     pk, pm = math.prod(kernel), math.prod(out_size)
     if pk > pm and batch == 1 and w.strides[2] > w.strides[1]:
-        return _im2col_batched_channels(x, w, win, out_size)
+        return _add_bias(_im2col_batched_channels(x, w, win, out_size), bias)
     w_mat = w.reshape(groups, co, ci * pk)
+    depth, extra = ci * pk, int(bias is not None)      # extra: a row of ones for the bias
+    if extra:
+        w_mat = np.concatenate([w_mat, bias.reshape(groups, co, 1)], axis=2)
     m_axes, k_axes = tuple(range(3, 3 + ndim)), tuple(range(3 + ndim, 3 + 2 * ndim))
     out = np.empty((batch, groups, co, pm), dtype=x.dtype)
     budget = min(_workspace_limit, _TILE_BYTES)
@@ -218,30 +274,28 @@ def _im2col(x, w, stride, dilation):
             nb, nr = part.shape[0], part.shape[3]
             cells = slice(r0 * rest, (r0 + nr) * rest)
             if taps_inner:   # columns (G, nb·positions, Ci·ΠK)
-                order = (1, 0, *m_axes, 2, *k_axes)
-                cols = _workspace(x.dtype, [part.shape[i] for i in order])
-                np.copyto(cols, part.transpose(order))
-                cols = cols.reshape(groups, nb * nr * rest, ci * pk)
+                cols = _columns(part, (1, 0, *m_axes, 2, *k_axes),
+                                (groups, nb * nr * rest, depth), 2, extra)
                 res = np.matmul(cols, w_mat.transpose(0, 2, 1)).reshape(groups, nb, nr * rest, co)
                 out[start:start + nb, :, :, cells] = res.transpose(1, 0, 3, 2)
-            elif nb > 1 and pm < _FOLD_POSITIONS:   # small images: (G, Ci·ΠK, nb·positions)
-                order = (1, 2, *k_axes, 0, *m_axes)  # one big matmul instead of nb small ones
-                cols = _workspace(x.dtype, [part.shape[i] for i in order])
-                np.copyto(cols, part.transpose(order))
-                res = np.matmul(w_mat, cols.reshape(groups, ci * pk, nb * nr * rest))
+            elif nb > 1 and pm < _FOLD_POSITIONS and depth >= _FOLD_DEPTH:
+                # small images, deep columns: (G, Ci·ΠK, nb·positions), one big matmul instead
+                # of nb small ones (for shallow columns the transposed copy back costs more)
+                cols = _columns(part, (1, 2, *k_axes, 0, *m_axes),
+                                (groups, depth, nb * nr * rest), 1, extra)
+                res = np.matmul(w_mat, cols)
                 out[start:start + nb, :, :, cells] = res.reshape(
                     groups, co, nb, nr * rest).transpose(2, 0, 1, 3)
             else:            # columns (nb, G, Ci·ΠK, positions): output positions innermost
-                order = (0, 1, 2, *k_axes, *m_axes)
-                cols = _workspace(x.dtype, [part.shape[i] for i in order])
-                np.copyto(cols, part.transpose(order))
-                np.matmul(w_mat, cols.reshape(nb, groups, ci * pk, nr * rest),
-                          out=out[start:start + nb, :, :, cells])
+                cols = _columns(part, (0, 1, 2, *k_axes, *m_axes),
+                                (nb, groups, depth, nr * rest), 2, extra)
+                np.matmul(w_mat, cols, out=out[start:start + nb, :, :, cells])
     return out.reshape(batch, groups, co, *out_size)
 
 
-def _rows(x, w, stride, dilation):
-    """im2col over the trailing axes, one shifted matmul per tap of the first axis."""
+def _rows(x, w, stride, dilation, bias=None):
+    """im2col over the trailing axes, one shifted matmul per tap of the first axis (the bias
+    rides along the first one as a row of ones)."""
     ndim = x.ndim - 3
     batch, groups, ci = x.shape[:3]
     co, kernel = w.shape[1], w.shape[3:]
@@ -251,20 +305,23 @@ def _rows(x, w, stride, dilation):
     pk1 = math.prod(kernel[1:])
     taps = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, kernel[0], pk1), 3, 0))
     taps = taps.reshape(kernel[0], groups, co, ci * pk1)
+    extra = int(bias is not None)
+    if extra:
+        column = np.zeros((kernel[0], groups, co, 1), dtype=taps.dtype)
+        column[0, :, :, 0] = bias
+        taps = np.concatenate([taps, column], axis=3)
     y = np.empty((batch, groups, co, out0 * rest), dtype=x.dtype)
     k_axes = tuple(range(3 + ndim, 3 + 2 * ndim - 1))
     m_axes = tuple(range(4, 3 + ndim))
     per_item = groups * ci * pk1 * x.shape[3] * rest * x.dtype.itemsize
     if per_item > _workspace_limit // 2:     # one image's rows would break the cap: im2col
-        return _im2col(x, w, stride, dilation)  # tiles over output rows instead
+        return _im2col(x, w, stride, dilation, bias)  # tiles over output rows instead
     tile = max(1, min(batch, min(_workspace_limit, _TILE_BYTES) // per_item))
     for start in range(0, batch, tile):
         part = win[start:start + tile]
         nb = part.shape[0]
-        order = (0, 1, 2, *k_axes, 3, *m_axes)              # (nb, G, Ci, *K', S0, *M')
-        cols = _workspace(x.dtype, [part.shape[i] for i in order])
-        np.copyto(cols, part.transpose(order))
-        cols = cols.reshape(nb, groups, ci * pk1, -1)
+        cols = _columns(part, (0, 1, 2, *k_axes, 3, *m_axes),   # (nb, G, Ci, *K', S0, *M')
+                        (nb, groups, ci * pk1, x.shape[3] * rest), 2, extra)
         acc = y[start:start + nb]
         tmp = _workspace(x.dtype, acc.shape, slot="rows")
         for a in range(kernel[0]):
@@ -274,6 +331,38 @@ def _rows(x, w, stride, dilation):
             if a:
                 acc += tmp
     return y.reshape(batch, groups, co, out0, *win.shape[4:3 + ndim])
+
+
+def _outrows(x, w, stride, dilation):
+    """Many taps, few outputs: row windows over the trailing axes, laid out (Ci, G, B·M', S₀·K')
+    so that output row p₀'s taps — kernel rows p₀·s₀ … p₀·s₀ + k₀ − 1 of x — are one contiguous
+    slice; one matmul per output row with the kernel seen as (Ci, G, ΠK, Co), summed over Ci.
+    In 1-d the "row windows" are x itself: no copy at all."""
+    ndim = x.ndim - 3
+    batch, groups, ci = x.shape[:3]
+    co, kernel = w.shape[1], w.shape[3:]
+    out0 = (x.shape[3] - kernel[0]) // stride[0] + 1
+    if ndim == 1:
+        cols, out_rest = x.transpose(2, 1, 0, 3), ()            # (Ci, G, B, S0): a view
+    else:
+        win = sliding_windows(x, kernel[1:], stride[1:], dilation[1:])  # (B,G,Ci,S0,*M',*K')
+        out_rest = win.shape[4:3 + ndim]
+        if win.size > _workspace_limit // (2 * x.dtype.itemsize):
+            return _im2col(x, w, stride, dilation)
+        order = (2, 1, 0, *range(4, 3 + ndim), 3, *range(3 + ndim, 2 + 2 * ndim))
+        cols = _workspace(x.dtype, [win.shape[i] for i in order])
+        np.copyto(cols, win.transpose(order))
+    pm1, pk1 = math.prod(out_rest), math.prod(kernel[1:])
+    cols = cols.reshape(ci, groups, batch * pm1, -1)
+    w_mat = w.transpose(2, 0, *range(3, 3 + ndim), 1).reshape(ci, groups, -1, co)
+    y = np.empty((groups, batch, pm1, co, out0), dtype=x.dtype)
+    span = kernel[0] * pk1
+    for p in range(out0):
+        first = p * stride[0] * pk1
+        part = np.matmul(cols[..., first:first + span], w_mat)   # (Ci, G, B·M', Co)
+        y[..., p] = part.sum(0).reshape(groups, batch, pm1, co)
+    return np.moveaxis(y, 3, 2).reshape(groups, batch, co, *out_rest, out0).transpose(
+        1, 0, 2, ndim + 2, *range(3, ndim + 2))
 
 
 def _im2col_batched_channels(x, w, win, out_size):
@@ -306,19 +395,6 @@ def _shift(x, w, stride, dilation):
     batch, groups, ci = x.shape[:3]
     co = w.shape[1]
     w_taps = w.reshape(groups, co, ci, -1)
-    if (ci == 1 and co == 1 and flat.size >= _JIT_ELEMENTS and x.dtype == w.dtype
-            and jit.available()):      # compiled depthwise (small calls skip the compile)
-        size, kernel = x.shape[3:], w.shape[3:]
-        out = [n - d * (k - 1) for n, k, d in zip(size, kernel, dilation)]
-        row = [math.prod(size[i + 1:]) for i in range(len(size))]
-        starts = sum(i * r for i, r in zip(np.indices(out[:-1]).reshape(len(out) - 1, -1),
-                                           row[:-1])) if len(out) > 1 else np.zeros(1, int)
-        cropped = np.empty((batch, groups, 1, math.prod(out)), dtype=x.dtype)
-        jit.row_taps(np.ascontiguousarray(flat.reshape(batch * groups, -1)),
-                     np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, len(offsets)))
-                     .reshape(batch * groups, -1), offsets, starts, out[-1],
-                     cropped.reshape(batch * groups, -1))
-        return cropped.reshape(batch, groups, 1, *out)
     y = np.empty((batch, groups, co, flat.shape[-1]), dtype=x.dtype)
     if ci == 1 and co == 1:   # depthwise: rows are (image, channel) pairs
         flat, y = flat.reshape(batch * groups, -1), y.reshape(batch * groups, -1)
@@ -372,11 +448,6 @@ def _window(x, w, stride, dilation):
     kernel = w.shape[3:]
     out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
                 zip(x.shape[3:], kernel, stride, dilation)]
-    if (ndim == 2 and x.shape[0] == 1 and w.shape[1] == 1 and x[0].size >= _JIT_ELEMENTS
-            and x.dtype == w.dtype and jit.available()):               # compiled depthwise ∂w
-        dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation,
-                               out_size)
-        return dots.reshape(1, x.shape[1], 1, *out_size)
     y = np.empty((x.shape[0], x.shape[1], w.shape[1], *out_size), dtype=x.dtype)
     axes = "xyzuvt"[:ndim]
     subscripts = f"bgc{axes},goc{axes}->bgo"
@@ -472,6 +543,25 @@ def _flat_taps(x, w, dilation):
         return full[(...,) + tuple(slice(0, m) for m in out_size)]
 
     return flat, offsets, length, finish
+
+
+def _columns(part: np.ndarray, order: Sequence[int], matrix: Sequence[int], axis: int,
+             extra: int) -> np.ndarray:
+    """The column matrix: ``part.transpose(order)`` copied into a workspace of shape ``matrix``
+    (whose ``axis`` is the contracted Ci·ΠK), with ``extra`` more entries of ones along that
+    axis — the bias, contracted with a last weight column."""
+    shape = list(matrix)
+    shape[axis] += extra
+    cols = _workspace(part.dtype, shape)
+    index = [slice(None)] * len(shape)
+    index[axis] = slice(0, matrix[axis])
+    target = cols[tuple(index)].view()
+    target.shape = [part.shape[i] for i in order]     # a view by construction (else raises)
+    np.copyto(target, part.transpose(order))
+    if extra:
+        index[axis] = slice(matrix[axis], None)
+        cols[tuple(index)] = 1
+    return cols
 
 
 def _workspace(dtype: np.dtype, shape: Sequence[int], slot: str = "columns") -> np.ndarray:
