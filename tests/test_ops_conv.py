@@ -163,6 +163,24 @@ def test_gradients_match_finite_differences(case):
         assert np.isclose(np.sum(dw * vw), num_w, rtol=1e-6, atol=1e-7), (case, "dw")
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 3, 7), (2, 2, 3, 4, 5), (1, 5), (0, 3, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bias_gradient_is_the_sum_over_batch_and_positions(shape, dtype):
+    dy = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    want = np.array([dy[:, o].astype(np.float64).sum() for o in range(shape[1])])
+    for arg in (dy, np.asfortranarray(dy)):                # BLAS path and the fallback
+        db = ops.conv_grad_bias(arg)
+        assert db.dtype == dtype and db.shape == (shape[1],)
+        assert_close(db, want, dtype, f"conv_grad_bias {shape}")
+
+
+def test_bias_gradient_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"conv_grad_bias: dy must be \(N, C_out, \*M\)"):
+        ops.conv_grad_bias(np.ones(3))
+    with pytest.raises(TypeError, match="conv_grad_bias: dy has dtype int64"):
+        ops.conv_grad_bias(np.ones((2, 3), dtype=np.int64))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_dtype_preserved_by_every_op(dtype):
     x, w, b = Case(size=(6, 5), kernel=(3, 2), cin=2, cout=4, dtype=dtype).arrays()

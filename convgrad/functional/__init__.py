@@ -7,6 +7,7 @@ from .convolution import (
     conv1d,
     conv2d,
     conv3d,
+    conv_grad_bias,
     conv_grad_input,
     conv_grad_weight,
     conv_transpose,
@@ -31,6 +32,7 @@ from .pooling import (
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d",
            "conv_transpose2d", "conv_transpose3d", "conv_grad_input", "conv_grad_weight",
+           "conv_grad_bias",
            "linear", "flatten", "pad", "dropout", "relu", "leaky_relu", "elu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss",
            "mse_loss", "batch_norm", "max_pool", "max_pool1d", "max_pool2d", "max_pool3d",

@@ -19,6 +19,7 @@ import numpy as np
 from .. import ops
 from ..autograd import Tensor, as_tensor, make
 from ..ops.geometry import check_arrays, transpose_geometry
+from ..tensor_ops import broadcast_to
 
 
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -32,12 +33,11 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) ->
     opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     b = None if bias is None else as_tensor(bias)
     parents = (x, w) if b is None else (x, w, b)
-    spatial = tuple(range(2, x.ndim))
 
     def backward(g):
         return (conv_grad_input(g, w, x.shape, **opts) if x.requires_grad else None,
                 conv_grad_weight(x, g, w.shape, **opts) if w.requires_grad else None,
-                g.sum(axis=(0, *spatial)) if b is not None and b.requires_grad else None)
+                conv_grad_bias(g) if b is not None and b.requires_grad else None)
     # the bias is added in place inside ops.conv: no second pass over the output
     return make(ops.conv(x.data, w.data, None if b is None else b.data, **opts), parents,
                 backward, "conv")
@@ -63,6 +63,15 @@ def conv_grad_weight(input, dy, weight_shape, stride=1, padding=0, dilation=1,
                 lambda h: (conv_grad_input(dy, h, x.shape, **opts) if x.requires_grad else None,
                            conv(x, h, **opts) if dy.requires_grad else None),
                 "conv_grad_weight")
+
+
+def conv_grad_bias(dy) -> Tensor:
+    """∂L/∂b of ``conv``: ``Σ_{n,p} dy[n, o, p]`` (``ops.conv_grad_bias``); its backward
+    spreads h[o] back over every (n, p)."""
+    dy = as_tensor(dy)
+    keep = (1, -1) + (1,) * (dy.ndim - 2)
+    return make(ops.conv_grad_bias(dy.data), (dy,),
+                lambda h: (broadcast_to(h.reshape(*keep), dy.shape),), "conv_grad_bias")
 
 
 def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

@@ -144,6 +144,22 @@ def conv_grad_weight(x: np.ndarray, dy: np.ndarray, weight_shape: Sequence[int],
     return _weight_grad(x, dy, geo)
 
 
+def conv_grad_bias(dy: np.ndarray) -> np.ndarray:
+    """∂L/∂b of ``y = conv(x, w, b, …)`` given ``dy = ∂L/∂y`` (N, C_out, *M):
+    ``∂L/∂b[o] = Σ_{n,p} dy[n, o, p]`` — the transpose of the bias's place in the forward, a
+    row of ones in the column matrix. (A NumPy reduction, not BLAS: a matrix-vector product
+    would be 2× faster on two cores, but OpenBLAS's threads keep spinning afterwards and slow
+    the compiled depthwise kernels that run next by 2×.)
+
+    >>> conv_grad_bias(np.ones((2, 3, 4, 4)))
+    array([32., 32., 32.])
+    """
+    (dy,) = check_arrays("conv_grad_bias", dy=dy)
+    if dy.ndim < 2:
+        raise ValueError(f"conv_grad_bias: dy must be (N, C_out, *M), got shape {dy.shape}")
+    return dy.sum(axis=(0, *range(2, dy.ndim)))
+
+
 def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    stride: IntOrInts = 1, padding: Padding = 0, output_padding: IntOrInts = 0,
                    groups: int = 1, dilation: IntOrInts = 1) -> np.ndarray:

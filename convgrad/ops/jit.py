@@ -4,8 +4,8 @@ A depthwise convolution multiplies each channel by its own few weights — no ma
 hand to BLAS — so NumPy pays one pass over memory per tap and operation. With numba installed
 (the ``fast`` extra) these loops run compiled, on every core: each (image, channel) plane is
 padded inside the cache (no padded copy in memory), every output row is summed over all taps
-there, and the bias is its starting value. Without numba — or with ``CONVGRAD_JIT=0`` — the NumPy path is used; both are
-tested against each other and against torch.
+there, and the bias is its starting value. Without numba — or with ``CONVGRAD_JIT=0`` — the
+NumPy path is used; both are tested against each other and against torch.
 """
 
 from __future__ import annotations
