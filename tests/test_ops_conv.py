@@ -231,8 +231,8 @@ def test_every_method_matches_reference(method, case):
 
 @pytest.mark.parametrize("x_shape, w_shape, want", [
     ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "rows"),        # large images, C_in ≥ 16
-    ((8, 1, 16, 34, 34), (1, 64, 16, 3, 3), "rows"),        # 32² = 1024 outputs
-    ((8, 1, 16, 33, 34), (1, 64, 16, 3, 3), "im2col"),      # 31·32 < 1024 outputs
+    ((8, 1, 16, 42, 42), (1, 64, 16, 3, 3), "rows"),        # 40² = 1600 outputs
+    ((8, 1, 16, 41, 42), (1, 64, 16, 3, 3), "im2col"),      # 39·40 < 1600 outputs
     ((8, 1, 15, 58, 58), (1, 64, 15, 3, 3), "im2col"),      # C_in = 15 < 16
     ((8, 1, 64, 58, 58), (1, 64, 64, 1, 3), "im2col"),      # one kernel row: nothing to shift
     ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "rows"),   # 3-d, large

@@ -62,9 +62,9 @@ _workspace_limit = 256 * 2**20
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
-_ROWS_POSITIONS = 1024                # output positions per image from which "rows" pays
+_ROWS_POSITIONS = 1600                # output positions per image from which "rows" pays
 _OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
-_FOLD_POSITIONS = 1024                # below this many output positions per image, im2col
+_FOLD_POSITIONS = 1600                # below this many output positions per image, im2col
 _FOLD_DEPTH = 64                      # folds the batch into one matmul when Ci·ΠK is this deep
 
 
