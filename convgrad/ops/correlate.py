@@ -41,7 +41,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import jit
+from . import jit, parallel
 from .windows import pad_or_crop, sliding_windows
 
 # scipy's pocketfft is multithreaded and ~4× faster in float32; the core needs NumPy only.
@@ -289,7 +289,7 @@ def _im2col(x, w, stride, dilation, bias=None):
             else:            # columns (nb, G, Ci·ΠK, positions): output positions innermost
                 cols = _columns(part, (0, 1, 2, *k_axes, *m_axes),
                                 (nb, groups, depth, nr * rest), 2, extra)
-                np.matmul(w_mat, cols, out=out[start:start + nb, :, :, cells])
+                parallel.matmul(w_mat, cols, out=out[start:start + nb, :, :, cells])
     return out.reshape(batch, groups, co, *out_size)
 
 
@@ -384,7 +384,8 @@ def _im2col_batched_channels(x, w, win, out_size):
         cols = _workspace(x.dtype, [part.shape[i] for i in order])
         np.copyto(cols, part.transpose(order))                         # x rows innermost
         cols = cols.reshape(-1, groups, pm, pk)
-        y += np.matmul(w_by_channel[start:start + step], cols.transpose(0, 1, 3, 2)).sum(0)
+        y += parallel.matmul(w_by_channel[start:start + step],
+                             cols.transpose(0, 1, 3, 2)).sum(0)
     return y.reshape(1, groups, co, *out_size)
 
 
@@ -427,7 +428,7 @@ def _stacked(x, w, dilation, pads):
     out = [n + lo + hi - d * (k - 1) for n, (lo, hi), k, d in zip(size, pads, kernel, dilation)]
     w_all = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, -1), 3, 1))
     flat = x.reshape(batch, groups, ci, -1)
-    per_tap = np.matmul(w_all.reshape(groups, -1, ci), flat)     # (B, G, ΠK·Co, ΠS)
+    per_tap = parallel.matmul(w_all.reshape(groups, -1, ci), flat)   # (B, G, ΠK·Co, ΠS)
     per_tap = per_tap.reshape(batch, groups, math.prod(kernel), co, *size)
     y = np.zeros((batch, groups, co, *out), dtype=x.dtype)
     for t, taps in enumerate(np.ndindex(*kernel)):
