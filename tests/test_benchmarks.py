@@ -54,6 +54,8 @@ def test_convgrad_bench_cli_writes_table_json_markdown_and_plot(tmp_path, capsys
     result = json.loads(out.read_text())
     row = result["rows"][0]
     assert row["gflops_fwdbwd"] > 0 and 0 < row["peak_percent"] and row["extra_mib"] >= 0
+    assert row["layer_gemm_percent"] == pytest.approx(
+        100 * row["gflops_fwdbwd"] / row["layer_gemm_gflops"])
     assert result["meta"]["gemm_peak_gflops"]["float64"] > 0
     page = (tmp_path / "RESULTS.md").read_text()
     assert "Regenerate with `convgrad bench --compare torch --markdown" in page
@@ -72,3 +74,20 @@ def test_bench_train_runs_both_frameworks_from_the_same_start(capsys):
     # same weights, same batches: the two runs may differ only by float32 round-off
     assert abs(row["convgrad_test_accuracy"] - row["torch_test_accuracy"]) <= 0.02
     assert "| 0 |" in capsys.readouterr().out
+
+
+def test_layer_gemm_times_the_layers_own_im2col_product(monkeypatch):
+    """The ceiling matmul has the layer's shape: (C_out/g) × (C_in/g·ΠK) × (N·ΠM) per group."""
+    from convgrad import bench
+
+    shapes = []
+    real = np.matmul
+    monkeypatch.setattr(bench.np, "matmul", lambda a, b: shapes.append((a.shape, b.shape))
+                        or real(a, b))
+    cfg = {"name": "t", "dims": 2, "N": 2, "Cin": 4, "Cout": 6, "size": [7, 5], "k": 3,
+           "stride": 2, "padding": 1, "dilation": 1, "groups": 2}
+    assert bench.layer_gemm(cfg, "float64", repeat=1) > 0
+    assert shapes[0] == ((2, 3, 18), (2, 18, 2 * 4 * 3))          # out 4×3 per image
+    shapes.clear()
+    bench.layer_gemm(cfg, "float32", max_bytes=18 * 4 * 5, repeat=1)   # only 5 columns fit
+    assert shapes[0] == ((2, 3, 18), (2, 18, 5))
