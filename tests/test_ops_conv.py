@@ -250,10 +250,33 @@ def test_every_method_matches_reference(method, case):
     ((4, 1, 16, 74, 74), (1, 16, 16, 11, 11), "fft"),       # large kernel
 ])
 def test_method_choice_boundaries(x_shape, w_shape, want):
+    """The rule of the NumPy-only install (the compiled one is tested below)."""
+    from convgrad.ops import jit
+
     ones = (1,) * (len(x_shape) - 3)
-    assert choose_method(x_shape, w_shape, ones, ones) == want
-    if want != "window":
-        assert choose_method(x_shape, w_shape, (2,) + ones[1:], ones) == "im2col"
+    with jit.jit_enabled(False):
+        assert choose_method(x_shape, w_shape, ones, ones) == want
+        if want != "window":
+            assert choose_method(x_shape, w_shape, (2,) + ones[1:], ones) == "im2col"
+
+
+@pytest.mark.parametrize("x_shape, w_shape, compiled, numpy_only", [
+    ((64, 1, 32, 30, 30), (1, 16, 32, 3, 3), "stacked", "im2col"),    # 2·C_out = C_in
+    ((64, 1, 32, 30, 30), (1, 17, 32, 3, 3), "im2col", "im2col"),     # 2·17 > 32
+    ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x
+    ((64, 1, 8, 30, 30), (1, 1, 8, 3, 3), "stacked", "im2col"),       # C_out·ΠK = 9 > 8
+    ((8, 1, 64, 41, 42), (1, 32, 64, 3, 3), "stacked", "im2col"),     # 39·40 < 1600 outputs
+    ((8, 1, 64, 42, 42), (1, 32, 64, 3, 3), "rows", "rows"),          # 40² outputs: rows
+    ((2, 1, 32, 10, 10, 10), (1, 8, 32, 3, 3, 3), "shift", "shift"),   # 3-d: NumPy adds
+])
+def test_compiled_stacked_choice_boundaries(x_shape, w_shape, compiled, numpy_only):
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    ones = (1,) * (len(x_shape) - 3)
+    assert choose_method(x_shape, w_shape, ones, ones) == compiled
+    with jit.jit_enabled(False):
+        assert choose_method(x_shape, w_shape, ones, ones) == numpy_only
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, dilation, want", [
@@ -376,6 +399,29 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
     try:
         for on in (True, False):
             with jit.jit_enabled(on):
+                check_against_torch(case)
+    finally:
+        core._JIT_ELEMENTS = old
+
+
+@pytest.mark.parametrize("case", [
+    Case(size=(9, 8), kernel=(3, 3), cin=6, cout=4, batch=2, padding=1),
+    Case(size=(12,), kernel=(4,), cin=4, cout=6, batch=3, padding=((2, 1),), dilation=2),
+    Case(size=(7, 9), kernel=(2, 3), cin=4, cout=4, padding=((1, 0), (2, 2)), groups=2),
+    Case(size=(9, 9), kernel=(3, 3), cin=3, cout=5, batch=2, stride=2, padding=1),  # phases
+    Case(size=(8, 7), kernel=(3, 3), cin=6, cout=2, padding="full", dtype="float32"),
+], ids=str)
+def test_compiled_stacked_adds_match_numpy_and_torch(case):
+    """The numba col2im of the stacked method (1-d and 2-d), with bias, groups, dilation and
+    per-side padding, forced for forward and both gradients, agrees with the NumPy adds."""
+    from convgrad.ops import correlate as core
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    old, core._JIT_ELEMENTS = core._JIT_ELEMENTS, 0
+    try:
+        for on in (True, False):
+            with jit.jit_enabled(on), ops.forced_method("stacked"):
                 check_against_torch(case)
     finally:
         core._JIT_ELEMENTS = old

@@ -13,7 +13,8 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
              Best for large images, large kernels and depthwise (then a multiply-add per tap).
 ``stacked``  stride 1, the transpose of shift: one matmul of every tap's weights with all of x,
              then the ΠK shifted slices are summed. Best when C_out·ΠK ≤ C_in (e.g. the input
-             gradient of a first layer, where C_out is the image's channel count).
+             gradient of a first layer, where C_out is the image's channel count) — and, with
+             the summing compiled (numba, 1-d/2-d), whenever 2·C_out ≤ C_in on small images.
 ``rows``     im2col over every axis but the first, shift over the first: the columns hold the
              taps of one row of the kernel only (1/k₀ of im2col's copy), and the k₀ kernel rows
              read contiguous, shifted slices of them — k₀ matmuls accumulated. Stride 1 on the
@@ -126,7 +127,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     if _compiled_depthwise(method, x, w, stride):
         return _depthwise(method, x, w, stride, dilation, pads, bias)
     if method == "stacked" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
-        return _add_bias(_stacked(x, w, dilation, pads), bias)
+        return _stacked(x, w, dilation, pads, bias)
     if any(lo or hi for lo, hi in pads):
         # pad in x's own memory order (a transposed view stays a sequential copy)
         lead = sorted(range(3), key=lambda a: -x.strides[a])
@@ -137,9 +138,10 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
         return _im2col(x, w, stride, dilation, bias)
     if method == "rows":
         return _rows(x, w, stride, dilation, bias)
-    y = {"outrows": _outrows, "shift": _shift,
-         "stacked": lambda x_, w_, s_, d_: _stacked(x_, w_, d_, ((0, 0),) * ndim),
-         "window": _window, "fft": _fft}[method](x, w, stride, dilation)
+    if method == "stacked":
+        return _stacked(x, w, dilation, ((0, 0),) * ndim, bias)
+    y = {"outrows": _outrows, "shift": _shift, "window": _window,
+         "fft": _fft}[method](x, w, stride, dilation)
     return _add_bias(y, bias)
 
 
@@ -197,6 +199,9 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "shift"                          # one plain matmul; or depthwise multiply-adds
     if co * pk <= ci:
         return "stacked"
+    if (len(kernel) <= 2 and 2 * co <= ci and out_per_image < _ROWS_POSITIONS
+            and jit.available()):
+        return "stacked"                        # compiled adds: the tall matmul pays
     if len(kernel) >= 2 and kernel[0] > 1 and ci >= 16 and outputs >= _ROWS_POSITIONS:
         return "rows"                           # large images: a third of im2col's copying
     if pk >= 25 and ci >= 32 and len(kernel) == 3:
@@ -420,9 +425,11 @@ def _shift(x, w, stride, dilation):
     return finish(y.reshape(batch, groups, co, -1))
 
 
-def _stacked(x, w, dilation, pads):
+def _stacked(x, w, dilation, pads, bias=None):
     """One matmul of all taps' weights with the *unpadded* x, then each tap's product added
-    where it lands in the padded correlation (stride 1): the padding is never materialised."""
+    where it lands in the padded correlation (stride 1): the padding is never materialised.
+    In 1-d and 2-d with numba the adding is one compiled pass (a col2im) instead of ΠK
+    strided NumPy adds of short rows."""
     batch, groups, ci = x.shape[:3]
     co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
     out = [n + lo + hi - d * (k - 1) for n, (lo, hi), k, d in zip(size, pads, kernel, dilation)]
@@ -430,17 +437,23 @@ def _stacked(x, w, dilation, pads):
     flat = x.reshape(batch, groups, ci, -1)
     per_tap = parallel.matmul(w_all.reshape(groups, -1, ci), flat)   # (B, G, ΠK·Co, ΠS)
     per_tap = per_tap.reshape(batch, groups, math.prod(kernel), co, *size)
+    shifts = [[j * d - lo for j, d, (lo, _) in zip(taps, dilation, pads)]   # y[i] reads
+              for taps in np.ndindex(*kernel)]                              # x[i + shift]
+    if len(size) <= 2 and per_tap.size >= _JIT_ELEMENTS and jit.available():
+        unit = (2 - len(size))                       # 1-d as 2-d with one row
+        y = jit.add_taps(per_tap.reshape(*per_tap.shape[:4], *(1,) * unit, *size), bias,
+                         [[0] * unit + s for s in shifts], [1] * unit + out)
+        return y.reshape(batch, groups, co, *out)
     y = np.zeros((batch, groups, co, *out), dtype=x.dtype)
-    for t, taps in enumerate(np.ndindex(*kernel)):
+    for t, shift in enumerate(shifts):
         dst, src = [], []
-        for j, d, (lo, _), n, m in zip(taps, dilation, pads, size, out):
-            shift = j * d - lo                   # y[i] reads x[i + shift]
-            first, last = max(0, -shift), min(m, n - shift)
+        for s, n, m in zip(shift, size, out):
+            first, last = max(0, -s), min(m, n - s)
             dst.append(slice(first, last))
-            src.append(slice(first + shift, last + shift))
+            src.append(slice(first + s, last + s))
         if all(sl.start < sl.stop for sl in dst):
             y[(..., *dst)] += per_tap[:, :, t][(..., *src)]
-    return y
+    return _add_bias(y, bias)
 
 
 def _window(x, w, stride, dilation):

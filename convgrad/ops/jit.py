@@ -112,7 +112,32 @@ def _kernels():
                             acc[a, b] += total
             out[g] = acc
 
-    return SimpleNamespace(depthwise_taps=_depthwise_taps, window_dots=_window_dots)
+    # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
+    # numba's threads would fight them for the cores (measured 2× slower than one thread).
+    @njit
+    def _add_taps(per_tap, bias, shifts0, shifts1, out):   # pragma: no cover (compiled)
+        images, groups, taps, channels, n0, n1 = per_tap.shape
+        m0, m1 = out.shape[3], out.shape[4]
+        for r in range(images):
+            for g in range(groups):
+                for c in range(channels):
+                    for i in range(m0):
+                        dst = out[r, g, c, i]
+                        for q in range(m1):
+                            dst[q] = bias[g, c]
+                    for t in range(taps):
+                        a, b = shifts0[t], shifts1[t]
+                        first_i, last_i = max(0, -a), min(m0, n0 - a)
+                        first_j, last_j = max(0, -b), min(m1, n1 - b)
+                        width = last_j - first_j
+                        for i in range(first_i, last_i):
+                            dst = out[r, g, c, i, first_j:last_j]
+                            src = per_tap[r, g, t, c, i + a, first_j + b:first_j + b + width]
+                            for q in range(width):
+                                dst[q] += src[q]
+
+    return SimpleNamespace(depthwise_taps=_depthwise_taps, window_dots=_window_dots,
+                           add_taps=_add_taps)
 
 
 def depthwise_taps(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, dilation,
@@ -158,4 +183,16 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, pads, out_size)
     out = np.empty((x.shape[1], *out_size), dtype=x.dtype)
     _kernels().window_dots(x, dy, lo0, lo1, *stride, *dilation, x.shape[2] + lo0 + hi0,
                            x.shape[3] + lo1 + hi1, x.dtype.type(0), out)
+    return out
+
+
+def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out_size) -> np.ndarray:
+    """The second half of the ``stacked`` correlation (a col2im): ``out[n, g, c, i, j] = bias +
+    Σ_t per_tap[n, g, t, c, i + a_t, j + b_t]`` (zero outside per_tap) for per_tap
+    (B, G, T, C, S₀, S₁) — any strides — with per-tap shifts (a_t, b_t); bias (G, C)."""
+    batch, groups, _, channels = per_tap.shape[:4]
+    bias = np.zeros((groups, channels), per_tap.dtype) if bias is None else bias
+    out = np.empty((batch, groups, channels, *out_size), dtype=per_tap.dtype)
+    a, b = (np.asarray(v, dtype=np.int64) for v in zip(*shifts))
+    _kernels().add_taps(per_tap, np.ascontiguousarray(bias), a, b, out)
     return out

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-_BLAS_THREADS_FROM = 4 * 65536      # OpenBLAS's own threading threshold on M·N·K
+BLAS_THREADS_FROM = 4 * 65536       # OpenBLAS's own threading threshold on M·N·K
 _MIN_WORK = 2**21                   # multiply-adds below which a thread costs more than it saves
 
 
@@ -52,7 +52,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     count = batch[0] if batch else 1
     work = m * n * k
-    if (THREADS == 1 or count < 2 or work >= _BLAS_THREADS_FROM
+    if (THREADS == 1 or count < 2 or work >= BLAS_THREADS_FROM
             or work * int(np.prod(batch)) < _MIN_WORK or threading.current_thread().name
             .startswith("convgrad")):
         return np.matmul(a, b, out=out)
