@@ -89,7 +89,12 @@ def torch_cases(cfg: dict, data: dict) -> dict[str, Callable]:
 def best_times(cases: dict[str, Callable], repeat: int, min_seconds: float = 1.0
                ) -> dict[str, float]:
     """Seconds per case: a warm-up, then interleaved rounds (``repeat``, more for fast cases so
-    each round set lasts ``min_seconds``, at most 50), the best round counts."""
+    each round set lasts ``min_seconds``, at most 50), the best round counts.
+
+    The fixed order (convgrad fwd, fwd+bwd, torch fwd, fwd+bwd) is symmetric: each
+    framework's forward follows the other framework, whose threads may still be spinning,
+    and each fwd+bwd follows its own forward (shuffling the order was tried: it only adds
+    variance)."""
     start = time.perf_counter()
     for fn in cases.values():
         fn()

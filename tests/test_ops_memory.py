@@ -72,3 +72,23 @@ def test_rows_method_falls_back_to_tiled_columns_under_a_small_cap():
         ops.set_workspace_limit(old)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert extra <= 2 * MiB, f"{extra / MiB:.1f} MiB extra"
+
+
+def test_stacked_products_are_tiled_within_the_cap():
+    """"stacked" makes ΠK products per output element (49× the output here, 90 MB for the
+    batch, 22 MB for the batch chunk of an 8 MiB cap); they go through one reused buffer, a
+    few images at a time, within the cap."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 32, 30, 30))
+    w = rng.standard_normal((16, 32, 7, 7))
+    with ops.forced_method("stacked"):
+        ops.conv(x[:1], w, padding=3)                   # compile first (numba allocates)
+    want = ops.conv(x, w, padding=3)
+    old = ops.set_workspace_limit(8 * MiB)
+    try:
+        with ops.forced_method("stacked"):
+            extra, got = extra_bytes(lambda: ops.conv(x, w, padding=3))
+    finally:
+        ops.set_workspace_limit(old)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert extra <= 8 * MiB, f"{extra / MiB:.1f} MiB extra"

@@ -429,31 +429,43 @@ def _stacked(x, w, dilation, pads, bias=None):
     """One matmul of all taps' weights with the *unpadded* x, then each tap's product added
     where it lands in the padded correlation (stride 1): the padding is never materialised.
     In 1-d and 2-d with numba the adding is one compiled pass (a col2im) instead of ΠK
-    strided NumPy adds of short rows."""
+    strided NumPy adds of short rows. The products (ΠK per output element) go through a
+    reused buffer, tile of images by tile, within the cache budget and the workspace cap."""
     batch, groups, ci = x.shape[:3]
     co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
+    taps, positions = math.prod(kernel), math.prod(size)
     out = [n + lo + hi - d * (k - 1) for n, (lo, hi), k, d in zip(size, pads, kernel, dilation)]
     w_all = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, -1), 3, 1))
-    flat = x.reshape(batch, groups, ci, -1)
-    per_tap = parallel.matmul(w_all.reshape(groups, -1, ci), flat)   # (B, G, ΠK·Co, ΠS)
-    per_tap = per_tap.reshape(batch, groups, math.prod(kernel), co, *size)
-    shifts = [[j * d - lo for j, d, (lo, _) in zip(taps, dilation, pads)]   # y[i] reads
-              for taps in np.ndindex(*kernel)]                              # x[i + shift]
-    if len(size) <= 2 and per_tap.size >= _JIT_ELEMENTS and jit.available():
-        unit = (2 - len(size))                       # 1-d as 2-d with one row
-        y = jit.add_taps(per_tap.reshape(*per_tap.shape[:4], *(1,) * unit, *size), bias,
-                         [[0] * unit + s for s in shifts], [1] * unit + out)
-        return y.reshape(batch, groups, co, *out)
-    y = np.zeros((batch, groups, co, *out), dtype=x.dtype)
-    for t, shift in enumerate(shifts):
-        dst, src = [], []
-        for s, n, m in zip(shift, size, out):
-            first, last = max(0, -s), min(m, n - s)
-            dst.append(slice(first, last))
-            src.append(slice(first + s, last + s))
-        if all(sl.start < sl.stop for sl in dst):
-            y[(..., *dst)] += per_tap[:, :, t][(..., *src)]
-    return _add_bias(y, bias)
+    w_all = w_all.reshape(groups, taps * co, ci)
+    flat = x.reshape(batch, groups, ci, positions)
+    shifts = [[j * d - lo for j, d, (lo, _) in zip(tap, dilation, pads)]    # y[i] reads
+              for tap in np.ndindex(*kernel)]                               # x[i + shift]
+    compiled = (len(size) <= 2 and batch * groups * taps * co * positions >= _JIT_ELEMENTS
+                and jit.available())
+    y = (np.empty if compiled else np.zeros)((batch, groups, co, *out), dtype=x.dtype)
+    per_image = groups * taps * co * positions * x.dtype.itemsize
+    tile = max(1, min(batch, min(_workspace_limit // 2, _TILE_BYTES) // per_image))
+    unit = 2 - len(size)                                     # 1-d as 2-d with one row
+    for start in range(0, batch, tile):
+        part = slice(start, min(start + tile, batch))
+        nb = part.stop - part.start
+        products = _workspace(x.dtype, (nb, groups, taps * co, positions), slot="taps")
+        parallel.matmul(w_all, flat[part], out=products)
+        products = products.reshape(nb, groups, taps, co, *size)
+        if compiled:
+            jit.add_taps(products.reshape(nb, groups, taps, co, *(1,) * unit, *size), bias,
+                         [[0] * unit + s for s in shifts],
+                         y[part].reshape(nb, groups, co, *(1,) * unit, *out))
+            continue
+        for t, shift in enumerate(shifts):
+            dst, src = [], []
+            for s, n, m in zip(shift, size, out):
+                first, last = max(0, -s), min(m, n - s)
+                dst.append(slice(first, last))
+                src.append(slice(first + s, last + s))
+            if all(sl.start < sl.stop for sl in dst):
+                y[part][(..., *dst)] += products[:, :, t][(..., *src)]
+    return y if compiled else _add_bias(y, bias)
 
 
 def _window(x, w, stride, dilation):

@@ -186,13 +186,11 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, pads, out_size)
     return out
 
 
-def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out_size) -> np.ndarray:
-    """The second half of the ``stacked`` correlation (a col2im): ``out[n, g, c, i, j] = bias +
-    Σ_t per_tap[n, g, t, c, i + a_t, j + b_t]`` (zero outside per_tap) for per_tap
-    (B, G, T, C, S₀, S₁) — any strides — with per-tap shifts (a_t, b_t); bias (G, C)."""
-    batch, groups, _, channels = per_tap.shape[:4]
+def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out: np.ndarray) -> None:
+    """The second half of the ``stacked`` correlation (a col2im), into ``out`` (B, G, C, M₀, M₁):
+    ``out[n, g, c, i, j] = bias[g, c] + Σ_t per_tap[n, g, t, c, i + a_t, j + b_t]`` (zero
+    outside per_tap) for per_tap (B, G, T, C, S₀, S₁) and per-tap shifts (a_t, b_t)."""
+    groups, channels = per_tap.shape[1], per_tap.shape[3]
     bias = np.zeros((groups, channels), per_tap.dtype) if bias is None else bias
-    out = np.empty((batch, groups, channels, *out_size), dtype=per_tap.dtype)
     a, b = (np.asarray(v, dtype=np.int64) for v in zip(*shifts))
     _kernels().add_taps(per_tap, np.ascontiguousarray(bias), a, b, out)
-    return out
