@@ -57,20 +57,29 @@ def test_a_smaller_cap_is_respected_too():
         ops.set_workspace_limit(old)
 
 
+def forced_under_cap(method: str, cap: int, x, w, padding: int) -> float:
+    """Extra bytes of ``ops.conv`` with ``method`` forced and the workspace cap set to ``cap``;
+    its result must equal the automatic choice's under the default cap."""
+    with ops.forced_method(method):
+        ops.conv(x[:1], w, padding=padding)             # compile first (numba allocates)
+    want = ops.conv(x, w, padding=padding)
+    old = ops.set_workspace_limit(cap)
+    try:
+        with ops.forced_method(method):
+            extra, got = extra_bytes(lambda: ops.conv(x, w, padding=padding))
+    finally:
+        ops.set_workspace_limit(old)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    return extra
+
+
 def test_rows_method_falls_back_to_tiled_columns_under_a_small_cap():
     """"rows" keeps a whole image's column rows; when that breaks the cap, im2col's row tiles
     take over (same numbers, memory within the cap)."""
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 32, 40, 40))
     w = rng.standard_normal((8, 32, 3, 3))
-    want = ops.conv(x, w, padding=1)
-    old = ops.set_workspace_limit(MiB)
-    try:
-        with ops.forced_method("rows"):
-            extra, got = extra_bytes(lambda: ops.conv(x, w, padding=1))
-    finally:
-        ops.set_workspace_limit(old)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    extra = forced_under_cap("rows", MiB, x, w, padding=1)
     assert extra <= 2 * MiB, f"{extra / MiB:.1f} MiB extra"
 
 
@@ -81,14 +90,5 @@ def test_stacked_products_are_tiled_within_the_cap():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((16, 32, 30, 30))
     w = rng.standard_normal((16, 32, 7, 7))
-    with ops.forced_method("stacked"):
-        ops.conv(x[:1], w, padding=3)                   # compile first (numba allocates)
-    want = ops.conv(x, w, padding=3)
-    old = ops.set_workspace_limit(8 * MiB)
-    try:
-        with ops.forced_method("stacked"):
-            extra, got = extra_bytes(lambda: ops.conv(x, w, padding=3))
-    finally:
-        ops.set_workspace_limit(old)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    extra = forced_under_cap("stacked", 8 * MiB, x, w, padding=3)
     assert extra <= 8 * MiB, f"{extra / MiB:.1f} MiB extra"
