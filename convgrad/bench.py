@@ -86,26 +86,26 @@ def torch_cases(cfg: dict, data: dict) -> dict[str, Callable]:
     return {"torch_fwd": forward, "torch_fwdbwd": forward_backward}
 
 
-def best_times(cases: dict[str, Callable], repeat: int, min_seconds: float = 1.0
+def best_times(cases: dict[str, Callable], repeat: int, burst_seconds: float = 0.2
                ) -> dict[str, float]:
-    """Seconds per case: a warm-up, then interleaved rounds (``repeat``, more for fast cases so
-    each round set lasts ``min_seconds``, at most 50), the best round counts.
+    """Seconds per case: a warm-up, then ``repeat`` interleaved rounds in which each case runs
+    back to back for ``burst_seconds`` (at least twice); the best call counts.
 
-    The fixed order (convgrad fwd, fwd+bwd, torch fwd, fwd+bwd) is symmetric: each
-    framework's forward follows the other framework, whose threads may still be spinning,
-    and each fwd+bwd follows its own forward (shuffling the order was tried: it only adds
-    variance)."""
-    start = time.perf_counter()
+    The bursts matter when two frameworks alternate: after a call, each one's worker threads
+    keep spinning for a while (OpenBLAS's for up to ~0.1 s), and whatever runs next shares the
+    cores with them — PyTorch's first calls after convgrad's ran up to 2× slower. Within a
+    burst a framework runs as in a training loop of its own, which is what is compared."""
     for fn in cases.values():
         fn()
-    warm = time.perf_counter() - start
-    rounds = min(50, max(repeat, math.ceil(min_seconds / max(warm, 1e-9))))
     best = {name: math.inf for name in cases}
-    for _ in range(rounds):
+    for _ in range(max(1, repeat)):
         for name, fn in cases.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            burst_start, calls = time.perf_counter(), 0
+            while calls < 2 or time.perf_counter() - burst_start < burst_seconds:
+                start = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - start)
+                calls += 1
     return best
 
 
@@ -127,7 +127,7 @@ def layer_gemm(cfg: dict, dtype: str, max_bytes: int = 32 * 2**20, repeat: int =
     rng = np.random.default_rng(0)
     a = rng.standard_normal((groups, co, depth)).astype(dtype)
     b = rng.standard_normal((groups, depth, columns)).astype(dtype)
-    t = best_times({"gemm": lambda: np.matmul(a, b)}, repeat, min_seconds=0.2)["gemm"]
+    t = best_times({"gemm": lambda: np.matmul(a, b)}, repeat, burst_seconds=0.05)["gemm"]
     return 2.0 * groups * co * depth * columns / t / 1e9
 
 

@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dtype", nargs="+", choices=("float32", "float64"),
                        default=["float32", "float64"])
     bench.add_argument("--compare", choices=("torch",), help="also time PyTorch, interleaved")
-    bench.add_argument("--repeat", type=_positive_int, default=7, help="timed rounds per case")
+    bench.add_argument("--repeat", type=_positive_int, default=5,
+                       help="interleaved rounds (each case runs back to back for 0.2 s per round)")
     bench.add_argument("--json", metavar="FILE", help="write the rows and machine facts")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (or GFLOP/s)")
     bench.add_argument("--markdown", metavar="FILE", help="a results page (benchmarks/RESULTS.md)")

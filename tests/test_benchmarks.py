@@ -1,6 +1,7 @@
 """The benchmark stays runnable, and its straightforward baseline computes the right thing."""
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,23 @@ def test_layer_gemm_times_the_layers_own_im2col_product(monkeypatch):
     shapes.clear()
     bench.layer_gemm(cfg, "float32", max_bytes=18 * 4 * 5, repeat=1)   # only 5 columns fit
     assert shapes[0] == ((2, 3, 18), (2, 18, 5))
+
+
+def test_best_times_runs_each_case_in_bursts_and_keeps_the_best():
+    from convgrad import bench
+
+    calls = {"a": 0, "b": 0}
+    durations = iter([0.0] + [0.002, 0.0005] * 3)        # warm-up, then slow/fast per burst
+
+    def case_a():
+        calls["a"] += 1
+        end = time.perf_counter() + next(durations)
+        while time.perf_counter() < end:
+            pass
+
+    def case_b():
+        calls["b"] += 1
+
+    t = bench.best_times({"a": case_a, "b": case_b}, repeat=3, burst_seconds=0.0)
+    assert calls == {"a": 7, "b": 7}                      # warm-up + 3 rounds × 2 calls
+    assert 0.0004 < t["a"] < 0.0015 and t["b"] < t["a"]   # the fast call of a burst counts
