@@ -261,13 +261,15 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, compiled, numpy_only", [
-    ((64, 1, 32, 30, 30), (1, 16, 32, 3, 3), "stacked", "im2col"),    # 2·C_out = C_in
-    ((64, 1, 32, 30, 30), (1, 17, 32, 3, 3), "im2col", "im2col"),     # 2·17 > 32
+    ((64, 1, 32, 30, 30), (1, 32, 32, 3, 3), "stacked", "im2col"),    # C_out = C_in
+    ((64, 1, 32, 30, 30), (1, 33, 32, 3, 3), "im2col", "im2col"),     # C_out > C_in
     ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x
     ((64, 1, 8, 30, 30), (1, 1, 8, 3, 3), "stacked", "im2col"),       # C_out·ΠK = 9 > 8
-    ((8, 1, 64, 41, 42), (1, 32, 64, 3, 3), "stacked", "im2col"),     # 39·40 < 1600 outputs
-    ((8, 1, 64, 42, 42), (1, 32, 64, 3, 3), "rows", "rows"),          # 40² outputs: rows
-    ((2, 1, 32, 10, 10, 10), (1, 8, 32, 3, 3, 3), "shift", "shift"),   # 3-d: NumPy adds
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "stacked", "rows"),       # resnet_3x3
+    ((8, 1, 64, 58, 58), (1, 65, 64, 3, 3), "rows", "rows"),
+    ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "stacked", "rows"),  # conv3d's ∂x
+    ((2, 1, 16, 18, 34, 34), (1, 32, 16, 3, 3, 3), "rows", "rows"),     # conv3d's forward
+    ((16, 1, 64, 1028), (1, 64, 64, 5), "stacked", "im2col"),           # conv1d
 ])
 def test_compiled_stacked_choice_boundaries(x_shape, w_shape, compiled, numpy_only):
     from convgrad.ops import jit
@@ -410,9 +412,13 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
     Case(size=(7, 9), kernel=(2, 3), cin=4, cout=4, padding=((1, 0), (2, 2)), groups=2),
     Case(size=(9, 9), kernel=(3, 3), cin=3, cout=5, batch=2, stride=2, padding=1),  # phases
     Case(size=(8, 7), kernel=(3, 3), cin=6, cout=2, padding="full", dtype="float32"),
+    Case(size=(5, 6, 4), kernel=(3, 2, 3), cin=4, cout=2, batch=2, padding=1,
+         dilation=(1, 2, 1)),
+    Case(size=(6, 5, 7), kernel=(2, 3, 3), cin=4, cout=4, stride=(2, 1, 2), padding=1,
+         groups=2),
 ], ids=str)
 def test_compiled_stacked_adds_match_numpy_and_torch(case):
-    """The numba col2im of the stacked method (1-d and 2-d), with bias, groups, dilation and
+    """The numba col2im of the stacked method (1-d to 3-d), with bias, groups, dilation and
     per-side padding, forced for forward and both gradients, agrees with the NumPy adds."""
     from convgrad.ops import correlate as core
     from convgrad.ops import jit

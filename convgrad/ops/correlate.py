@@ -14,7 +14,8 @@ All three contract in BLAS and differ only in what they copy (measured on the pr
 ``stacked``  stride 1, the transpose of shift: one matmul of every tap's weights with all of x,
              then the ΠK shifted slices are summed. Best when C_out·ΠK ≤ C_in (e.g. the input
              gradient of a first layer, where C_out is the image's channel count) — and, with
-             the summing compiled (numba, 1-d/2-d), whenever 2·C_out ≤ C_in on small images.
+             the summing compiled (numba), whenever C_out ≤ C_in: its matmul is ΠK times
+             taller than im2col's and the copy it saves is the largest one.
 ``rows``     im2col over every axis but the first, shift over the first: the columns hold the
              taps of one row of the kernel only (1/k₀ of im2col's copy), and the k₀ kernel rows
              read contiguous, shifted slices of them — k₀ matmuls accumulated. Stride 1 on the
@@ -199,8 +200,7 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "shift"                          # one plain matmul; or depthwise multiply-adds
     if co * pk <= ci:
         return "stacked"
-    if (len(kernel) <= 2 and 2 * co <= ci and out_per_image < _ROWS_POSITIONS
-            and jit.available()):
+    if co <= ci and len(kernel) <= 3 and jit.available():
         return "stacked"                        # compiled adds: the tall matmul pays
     if len(kernel) >= 2 and kernel[0] > 1 and ci >= 16 and outputs >= _ROWS_POSITIONS:
         return "rows"                           # large images: a third of im2col's copying
@@ -428,8 +428,8 @@ def _shift(x, w, stride, dilation):
 def _stacked(x, w, dilation, pads, bias=None):
     """One matmul of all taps' weights with the *unpadded* x, then each tap's product added
     where it lands in the padded correlation (stride 1): the padding is never materialised.
-    In 1-d and 2-d with numba the adding is one compiled pass (a col2im) instead of ΠK
-    strided NumPy adds of short rows. The products (ΠK per output element) go through a
+    With numba the adding is one compiled pass (a col2im) instead of ΠK strided NumPy adds of
+    short rows. The products (ΠK per output element) go through a
     reused buffer, tile of images by tile, within the cache budget and the workspace cap."""
     batch, groups, ci = x.shape[:3]
     co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
@@ -440,12 +440,10 @@ def _stacked(x, w, dilation, pads, bias=None):
     flat = x.reshape(batch, groups, ci, positions)
     shifts = [[j * d - lo for j, d, (lo, _) in zip(tap, dilation, pads)]    # y[i] reads
               for tap in np.ndindex(*kernel)]                               # x[i + shift]
-    compiled = (len(size) <= 2 and batch * groups * taps * co * positions >= _JIT_ELEMENTS
-                and jit.available())
+    compiled = batch * groups * taps * co * positions >= _JIT_ELEMENTS and jit.available()
     y = (np.empty if compiled else np.zeros)((batch, groups, co, *out), dtype=x.dtype)
     per_image = groups * taps * co * positions * x.dtype.itemsize
     tile = max(1, min(batch, min(_workspace_limit // 2, _TILE_BYTES) // per_image))
-    unit = 2 - len(size)                                     # 1-d as 2-d with one row
     for start in range(0, batch, tile):
         part = slice(start, min(start + tile, batch))
         nb = part.stop - part.start
@@ -453,9 +451,7 @@ def _stacked(x, w, dilation, pads, bias=None):
         parallel.matmul(w_all, flat[part], out=products)
         products = products.reshape(nb, groups, taps, co, *size)
         if compiled:
-            jit.add_taps(products.reshape(nb, groups, taps, co, *(1,) * unit, *size), bias,
-                         [[0] * unit + s for s in shifts],
-                         y[part].reshape(nb, groups, co, *(1,) * unit, *out))
+            jit.add_taps(products, bias, shifts, y[part])
             continue
         for t, shift in enumerate(shifts):
             dst, src = [], []

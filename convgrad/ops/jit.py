@@ -115,26 +115,28 @@ def _kernels():
     # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
     # numba's threads would fight them for the cores (measured 2× slower than one thread).
     @njit
-    def _add_taps(per_tap, bias, shifts0, shifts1, out):   # pragma: no cover (compiled)
-        images, groups, taps, channels, n0, n1 = per_tap.shape
-        m0, m1 = out.shape[3], out.shape[4]
+    def _add_taps(per_tap, bias, shifts, out):   # pragma: no cover (compiled)
+        images, groups, taps, channels, n0, n1, n2 = per_tap.shape
+        m0, m1, m2 = out.shape[3], out.shape[4], out.shape[5]
         for r in range(images):
             for g in range(groups):
                 for c in range(channels):
-                    for i in range(m0):
-                        dst = out[r, g, c, i]
-                        for q in range(m1):
-                            dst[q] = bias[g, c]
+                    for h in range(m0):
+                        for i in range(m1):
+                            dst = out[r, g, c, h, i]
+                            for q in range(m2):
+                                dst[q] = bias[g, c]
                     for t in range(taps):
-                        a, b = shifts0[t], shifts1[t]
-                        first_i, last_i = max(0, -a), min(m0, n0 - a)
-                        first_j, last_j = max(0, -b), min(m1, n1 - b)
+                        a, b, e = shifts[t, 0], shifts[t, 1], shifts[t, 2]
+                        first_j, last_j = max(0, -e), min(m2, n2 - e)
                         width = last_j - first_j
-                        for i in range(first_i, last_i):
-                            dst = out[r, g, c, i, first_j:last_j]
-                            src = per_tap[r, g, t, c, i + a, first_j + b:first_j + b + width]
-                            for q in range(width):
-                                dst[q] += src[q]
+                        for h in range(max(0, -a), min(m0, n0 - a)):
+                            for i in range(max(0, -b), min(m1, n1 - b)):
+                                dst = out[r, g, c, h, i, first_j:last_j]
+                                src = per_tap[r, g, t, c, h + a, i + b,
+                                              first_j + e:first_j + e + width]
+                                for q in range(width):
+                                    dst[q] += src[q]
 
     return SimpleNamespace(depthwise_taps=_depthwise_taps, window_dots=_window_dots,
                            add_taps=_add_taps)
@@ -187,10 +189,13 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, pads, out_size)
 
 
 def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out: np.ndarray) -> None:
-    """The second half of the ``stacked`` correlation (a col2im), into ``out`` (B, G, C, M₀, M₁):
-    ``out[n, g, c, i, j] = bias[g, c] + Σ_t per_tap[n, g, t, c, i + a_t, j + b_t]`` (zero
-    outside per_tap) for per_tap (B, G, T, C, S₀, S₁) and per-tap shifts (a_t, b_t)."""
-    groups, channels = per_tap.shape[1], per_tap.shape[3]
+    """The second half of the ``stacked`` correlation (a col2im), into ``out`` (B, G, C, *M):
+    ``out[n, g, c, p] = bias[g, c] + Σ_t per_tap[n, g, t, c, p + shift_t]`` (zero outside
+    per_tap) for per_tap (B, G, T, C, *S), 1 to 3 spatial axes, and one shift per tap."""
+    lead, unit = per_tap.shape[:4], 3 - (per_tap.ndim - 4)      # 1-d/2-d as 3-d
+    groups, channels = lead[1], lead[3]
     bias = np.zeros((groups, channels), per_tap.dtype) if bias is None else bias
-    a, b = (np.asarray(v, dtype=np.int64) for v in zip(*shifts))
-    _kernels().add_taps(per_tap, np.ascontiguousarray(bias), a, b, out)
+    shifts = np.array([[0] * unit + list(s) for s in shifts], dtype=np.int64).reshape(-1, 3)
+    _kernels().add_taps(per_tap.reshape(*lead, *(1,) * unit, *per_tap.shape[4:]),
+                        np.ascontiguousarray(bias), shifts,
+                        out.reshape(*out.shape[:3], *(1,) * unit, *out.shape[3:]))
