@@ -1,8 +1,12 @@
 """convgrad.ops.parallel.matmul: a stack of small products split over threads equals np.matmul."""
 
+import threading
+
 import numpy as np
 import pytest
+from helpers import import_optional
 
+from convgrad import ops
 from convgrad.ops import parallel
 
 
@@ -58,3 +62,71 @@ def test_large_products_are_left_to_blas(monkeypatch):
     a, b = np.ones((4, 64, 64)), np.ones((4, 64, 64))            # 64³ = 262 144 = threshold
     np.testing.assert_array_equal(parallel.matmul(a, b), np.full((4, 64, 64), 64.0))
     assert not calls
+
+
+# ----------------------------------------------------------------------------- batch parts
+
+def concurrent_case():
+    """A layer big enough (19 M multiply-adds) to be split over the cores."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((8, 16, 32, 32)), rng.standard_normal((16, 16, 3, 3))
+    return x, w, rng.standard_normal((8, 16, 32, 32))
+
+
+def test_map_parts_runs_parts_at_once_with_blas_on_one_core():
+    import_optional("threadpoolctl")
+    if parallel.THREADS < 2:
+        pytest.skip("one core")
+    seen = []
+
+    def fn(part):
+        blas = [lib["num_threads"] for lib in parallel.blas_controller().select(
+            user_api="blas").info()]
+        seen.append((threading.current_thread().name, blas))
+        return part * 10
+
+    assert parallel.map_parts(fn, [1, 2, 3, 4]) == [10, 20, 30, 40]      # in order
+    assert any(name.startswith("convgrad") for name, _ in seen)          # a worker took one
+    assert all(threads == [1] * len(threads) for _, threads in seen)     # BLAS on one core
+    assert parallel.map_parts(fn, [5], concurrent=True) == [50]
+
+
+def test_a_split_batch_gives_the_numbers_of_one_thread(monkeypatch):
+    """Forward and both gradients with the batch in one part per core equal the one-thread
+    results (∂w sums the parts in another order: round-off only)."""
+    import_optional("threadpoolctl")
+    import importlib
+
+    core = importlib.import_module("convgrad.ops.conv")     # the function shadows the module
+    x, w, dy = concurrent_case()
+    geo = core.conv_geometry("conv", x.shape, w.shape, 1, 1, 1, 1)
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    assert core._batch_parts(geo, x.dtype).concurrent
+    split = (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
+             ops.conv_grad_weight(x, dy, w.shape, padding=1))
+    monkeypatch.setattr(parallel, "THREADS", 1)
+    assert not core._batch_parts(geo, x.dtype).concurrent
+    serial = (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
+              ops.conv_grad_weight(x, dy, w.shape, padding=1))
+    for a, b in zip(split, serial):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_workers_keep_the_forced_method_and_a_share_of_the_cap(monkeypatch):
+    import_optional("threadpoolctl")
+    from convgrad.ops import correlate as core
+
+    x, w, _ = concurrent_case()
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    seen = []
+    original = core._im2col
+
+    def spy(*args):
+        seen.append((threading.current_thread().name, core._budget()))
+        return original(*args)
+
+    monkeypatch.setattr(core, "_im2col", spy)
+    with ops.forced_method("im2col"):
+        ops.conv(x, w, padding=1)
+    assert len(seen) == 2 and any(name.startswith("convgrad") for name, _ in seen)
+    assert all(budget == ops.get_workspace_limit() // 2 for _, budget in seen)

@@ -41,7 +41,14 @@ from typing import Sequence
 
 import numpy as np
 
-from .correlate import correlate, get_workspace_limit
+from . import parallel
+from .correlate import (
+    correlate,
+    current_method,
+    forced_method,
+    get_workspace_limit,
+    shared_workspace,
+)
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -51,6 +58,8 @@ from .geometry import (
     effective_kernel,
     transpose_geometry,
 )
+
+_CONCURRENT_MACS = 2**24      # below this many multiply-adds a call stays on one thread
 
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
@@ -85,15 +94,19 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
     bg = None if b is None else b.reshape(g, -1)
-    chunks = _batch_chunks(geo, x.dtype)
-    y = None if len(chunks) == 1 else np.empty(geo.output_shape, dtype=x.dtype)
-    for part in chunks:
-        xg = x[part].reshape(-1, g, geo.in_channels // g, *geo.in_size)
+    parts = _batch_parts(geo, x.dtype)
+    if len(parts) == 1:
+        xg = x.reshape(-1, g, geo.in_channels // g, *geo.in_size)
         yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding, bg)
-        if y is None:
-            y = np.ascontiguousarray(yg).reshape(geo.output_shape)
-        else:
-            y[part] = yg.reshape(y[part].shape)
+        return np.ascontiguousarray(yg).reshape(geo.output_shape)
+    y = np.empty(geo.output_shape, dtype=x.dtype)
+
+    def one_part(part: slice) -> None:
+        xg = x[part].reshape(-1, g, geo.in_channels // g, *geo.in_size)
+        y[part] = correlate(xg, wg, geo.stride, geo.dilation, geo.padding,
+                            bg).reshape(y[part].shape)
+
+    _map_parts(one_part, parts)
     return y
 
 
@@ -187,13 +200,17 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
 # ----------------------------------------------------------------------------- the two rules
 
 def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dx, batch chunk by batch chunk (so padded copies stay within the workspace cap)."""
-    chunks = _batch_chunks(geo, dy.dtype)
-    if len(chunks) == 1:
+    """dx, batch part by batch part (padded copies within the workspace cap; parts on
+    several cores)."""
+    parts = _batch_parts(geo, dy.dtype)
+    if len(parts) == 1:
         return _input_grad_chunk(dy, w, geo)
     dx = np.empty(geo.input_shape, dtype=dy.dtype)
-    for part in chunks:
+
+    def one_part(part: slice) -> None:
         dx[part] = _input_grad_chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]))
+
+    _map_parts(one_part, parts)
     return dx
 
 
@@ -246,13 +263,13 @@ def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[
 
 
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dw summed over batch chunks (the batch is the contracted axis)."""
-    chunks = _batch_chunks(geo, x.dtype)
-    dw = _weight_grad_chunk(x[chunks[0]], dy[chunks[0]],
-                            replace(geo, batch=len(range(*chunks[0].indices(geo.batch)))))
-    for part in chunks[1:]:
-        dw += _weight_grad_chunk(x[part], dy[part],
-                                 replace(geo, batch=len(range(*part.indices(geo.batch)))))
+    """dw summed over batch parts (the batch is the contracted axis)."""
+    parts = _batch_parts(geo, x.dtype)
+    sums = _map_parts(lambda part: _weight_grad_chunk(x[part], dy[part], replace(
+        geo, batch=part.stop - part.start)), parts)
+    dw = sums[0]
+    for other in sums[1:]:
+        dw += other
     return dw
 
 
@@ -294,11 +311,50 @@ def _check_bias(op: str, b: np.ndarray | None, out_channels: int) -> None:
                          f"got b.shape={b.shape}")
 
 
-def _batch_chunks(geo: ConvGeometry, dtype) -> list[slice]:
+class _Parts(list):
+    """Batch slices; ``concurrent``: one per core, to run at once."""
+    concurrent = False
+
+
+def _batch_parts(geo: ConvGeometry, dtype) -> _Parts:
     """Batch slices whose padded copy (and the temporaries of the same order of size that a
-    contraction makes) fit in a quarter of the workspace cap; one slice for usual sizes."""
+    contraction makes) fit in a quarter of the workspace cap, run one after another. For
+    usual sizes that is one slice, which is cut into one part per core instead when the
+    call is worth running on several (``_concurrent``)."""
     per_image = (max(geo.in_channels, geo.out_channels) * math.prod(
         n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
         zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
     step = max(1, get_workspace_limit() // (4 * per_image))
-    return [slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step)]
+    concurrent = step >= geo.batch and _concurrent(geo)
+    if concurrent:
+        step = -(-geo.batch // parallel.THREADS)
+    parts = _Parts(slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step))
+    parts.concurrent = concurrent and len(parts) > 1
+    return parts
+
+
+def _concurrent(geo: ConvGeometry) -> bool:
+    """Split the batch over the cores (one-core BLAS each): several images, enough work per
+    call for the threads to pay, not depthwise (the compiled kernels use every core), not
+    pointwise (one plain matmul, which BLAS threads well) and not a large kernel (FFTs,
+    threaded by scipy)."""
+    macs = (geo.batch * geo.out_channels * geo.in_channels // geo.groups
+            * math.prod(geo.kernel) * math.prod(geo.out_size))
+    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= _CONCURRENT_MACS
+            and geo.in_channels // geo.groups > 1 and math.prod(geo.kernel) > 1
+            and max(geo.kernel) <= 5
+            and parallel.blas_controller() is not None)
+
+
+def _map_parts(fn, parts: _Parts) -> list:
+    """``fn`` over the batch parts, at once on several cores when ``parts.concurrent`` — each
+    part within its share of the workspace cap, and with the method forced in this thread
+    (tests, benchmarks) forced in the workers too."""
+    method = current_method()
+    sharing = len(parts) if parts.concurrent else 1
+
+    def in_worker(part: slice):
+        with forced_method(method), shared_workspace(sharing):
+            return fn(part)
+
+    return parallel.map_parts(in_worker, parts, concurrent=parts.concurrent)

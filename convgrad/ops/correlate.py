@@ -61,6 +61,7 @@ def fft_backend():
 METHODS = ("im2col", "rows", "outrows", "shift", "stacked", "window", "fft")
 _state = threading.local()
 _workspace_limit = 256 * 2**20
+_generation = 0                       # bumped by set_workspace_limit
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
@@ -77,17 +78,39 @@ def set_workspace_limit(nbytes: int) -> int:
     this size per thread for reuse (a fresh buffer costs page faults). Setting the cap drops
     the kept buffers.
     """
-    global _workspace_limit
+    global _workspace_limit, _generation
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
         raise ValueError(f"set_workspace_limit: nbytes must be a positive int, got {nbytes!r}")
     old, _workspace_limit = _workspace_limit, nbytes
-    _state.buffers = {}
+    _generation += 1                      # every thread drops its kept buffers
     return old
+
+
+def _budget() -> int:
+    """This thread's share of the workspace cap: batch parts that run at once on several
+    cores (``ops.parallel``) split it between them."""
+    return _workspace_limit // getattr(_state, "sharing", 1)
+
+
+@contextmanager
+def shared_workspace(parts: int) -> Iterator[None]:
+    """In this thread, budget for 1/``parts`` of the workspace cap (``parts`` run at once)."""
+    old = getattr(_state, "sharing", 1)
+    _state.sharing = parts
+    try:
+        yield
+    finally:
+        _state.sharing = old
 
 
 def get_workspace_limit() -> int:
     """The current cap (bytes) on one call's column buffer."""
     return _workspace_limit
+
+
+def current_method() -> str | None:
+    """The method forced in this thread (``forced_method``), if any."""
+    return getattr(_state, "method", None)
 
 
 @contextmanager
@@ -266,7 +289,7 @@ def _im2col(x, w, stride, dilation, bias=None):
         w_mat = np.concatenate([w_mat, bias.reshape(groups, co, 1)], axis=2)
     m_axes, k_axes = tuple(range(3, 3 + ndim)), tuple(range(3 + ndim, 3 + 2 * ndim))
     out = np.empty((batch, groups, co, pm), dtype=x.dtype)
-    budget = min(_workspace_limit, _TILE_BYTES)
+    budget = min(_budget(), _TILE_BYTES)
     per_row = groups * ci * pk * (pm // out_size[0]) * x.dtype.itemsize   # one output row
     per_item = per_row * out_size[0]
     tile = max(1, min(batch, budget // per_item))
@@ -319,9 +342,9 @@ def _rows(x, w, stride, dilation, bias=None):
     k_axes = tuple(range(3 + ndim, 3 + 2 * ndim - 1))
     m_axes = tuple(range(4, 3 + ndim))
     per_item = groups * ci * pk1 * x.shape[3] * rest * x.dtype.itemsize
-    if per_item > _workspace_limit // 2:     # one image's rows would break the cap: im2col
+    if per_item > _budget() // 2:     # one image's rows would break the cap: im2col
         return _im2col(x, w, stride, dilation, bias)  # tiles over output rows instead
-    tile = max(1, min(batch, min(_workspace_limit, _TILE_BYTES) // per_item))
+    tile = max(1, min(batch, min(_budget(), _TILE_BYTES) // per_item))
     for start in range(0, batch, tile):
         part = win[start:start + tile]
         nb = part.shape[0]
@@ -352,7 +375,7 @@ def _outrows(x, w, stride, dilation):
     else:
         win = sliding_windows(x, kernel[1:], stride[1:], dilation[1:])  # (B,G,Ci,S0,*M',*K')
         out_rest = win.shape[4:3 + ndim]
-        if win.size > _workspace_limit // (2 * x.dtype.itemsize):
+        if win.size > _budget() // (2 * x.dtype.itemsize):
             return _im2col(x, w, stride, dilation)
         order = (2, 1, 0, *range(4, 3 + ndim), 3, *range(3 + ndim, 2 + 2 * ndim))
         cols = _workspace(x.dtype, [win.shape[i] for i in order])
@@ -382,7 +405,7 @@ def _im2col_batched_channels(x, w, win, out_size):
     w_by_channel = np.moveaxis(w, 2, 0).reshape(ci, groups, co, pk)   # a view of ∂L/∂y
     order = (1, 0, *range(2, 2 + ndim), *range(2 + ndim, 2 + 2 * ndim))  # (Ci, G, *M, *K)
     per_channel = groups * pk * pm * x.dtype.itemsize
-    step = max(1, min(ci, min(_workspace_limit, _TILE_BYTES) // per_channel))
+    step = max(1, min(ci, min(_budget(), _TILE_BYTES) // per_channel))
     y = np.zeros((groups, co, pm), dtype=x.dtype)
     for start in range(0, ci, step):
         part = win[0, :, start:start + step]                           # (G, c, *M, *K)
@@ -443,7 +466,7 @@ def _stacked(x, w, dilation, pads, bias=None):
     compiled = batch * groups * taps * co * positions >= _JIT_ELEMENTS and jit.available()
     y = (np.empty if compiled else np.zeros)((batch, groups, co, *out), dtype=x.dtype)
     per_image = groups * taps * co * positions * x.dtype.itemsize
-    tile = max(1, min(batch, min(_workspace_limit // 2, _TILE_BYTES) // per_image))
+    tile = max(1, min(batch, min(_budget() // 2, _TILE_BYTES) // per_image))
     for start in range(0, batch, tile):
         part = slice(start, min(start + tile, batch))
         nb = part.stop - part.start
@@ -592,8 +615,9 @@ def _workspace(dtype: np.dtype, shape: Sequence[int], slot: str = "columns") -> 
     faults of a fresh allocation; nothing returned to a caller may alias it."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     buffers = getattr(_state, "buffers", None)
-    if buffers is None:
+    if buffers is None or getattr(_state, "generation", None) != _generation:
         buffers = _state.buffers = {}
+        _state.generation = _generation
     buffer = buffers.get(slot)
     if buffer is None or buffer.nbytes < nbytes:
         buffer = buffers[slot] = np.empty(nbytes, dtype=np.uint8)

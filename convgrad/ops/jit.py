@@ -114,7 +114,7 @@ def _kernels():
 
     # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
     # numba's threads would fight them for the cores (measured 2× slower than one thread).
-    @njit
+    @njit(nogil=True)      # several batch parts may run it at once (ops.parallel)
     def _add_taps(per_tap, bias, shifts, out):   # pragma: no cover (compiled)
         images, groups, taps, channels, n0, n1, n2 = per_tap.shape
         m0, m1, m2 = out.shape[3], out.shape[4], out.shape[5]

@@ -1,4 +1,14 @@
-"""Batched matrix products spread over the cores when BLAS would run each on one.
+"""Spreading work over the cores where BLAS alone would not.
+
+Two ways. ``matmul``: a stack of products each too small for BLAS to thread is split over
+threads. ``map_parts``: a convolution's batch is split into one part per core, each computed in
+its own thread with BLAS on one core — the way PyTorch's CPU convolutions parallelise (its
+threads over images). One-core BLAS products run without the threads' synchronisation inside
+every product, and the copies between the products (columns, padding, sums) run on all cores
+too: a 56×56×64 layer's weight gradient 13.2 → 10.5 ms on two cores. This needs threadpoolctl
+(the ``fast`` extra) to set BLAS's threads; without it the parts run one after another.
+
+``matmul`` in detail:
 
 ``np.matmul`` on a stack of matrices calls BLAS once per matrix, in one thread. OpenBLAS
 threads a product only when M·N·K ≥ 4·65536; below that each call runs on one core — the
@@ -11,9 +21,11 @@ cores. ``CONVGRAD_THREADS=1`` switches this off.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -71,3 +83,34 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     for f in futures:
         f.result()
     return out
+
+
+@functools.cache
+def blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def map_parts(fn: Callable, parts: Sequence, concurrent: bool = True) -> list:
+    """``[fn(part) for part in parts]``; with ``concurrent`` (and several cores, threadpoolctl
+    and not already inside a worker) the parts run ``THREADS`` at a time, BLAS on one core."""
+    controller = blas_controller() if concurrent and THREADS > 1 and len(parts) > 1 else None
+    if controller is None or threading.current_thread().name.startswith("convgrad"):
+        return [fn(part) for part in parts]
+    threads = min(THREADS, len(parts))
+    results: list = [None] * len(parts)
+
+    def work(first: int) -> None:            # parts first, first + threads, …
+        for i in range(first, len(parts), threads):
+            results[i] = fn(parts[i])
+
+    with controller.limit(limits=1, user_api="blas"):
+        futures = [_executor().submit(work, k) for k in range(1, threads)]
+        work(0)
+        for f in futures:
+            f.result()
+    return results
