@@ -530,41 +530,54 @@ def _fft(x, w, stride, dilation):
         wf = fft_backend().rfftn(w_last, s=lengths, axes=w_axes, **FFT_OPTIONS)
     np.conjugate(wf, out=wf)                                            # correlation, not conv
     y_mat = np.matmul(x_mat, wf.reshape(groups, -1, ci, co))            # (G, F, B, Co)
-    y_f = y_mat.reshape(groups, *bins, batch, co).transpose(ndim + 1, 0, *range(1, ndim + 1),
-                                                             ndim + 2)  # (B, G, *F, Co)
-    out_axes = tuple(range(2, 2 + ndim))
-    if 8 * math.prod(out) <= math.prod(lengths):
-        y = _inverse_dft(y_f, lengths, out, out_axes)
+    y_mat = y_mat.reshape(groups, *bins, batch, co)
+    if 8 * math.prod(out) <= math.prod(lengths):      # few outputs: transform in place
+        y = _inverse_dft(y_mat, lengths, out, tuple(range(1, 1 + ndim)))  # (G, *M, B, Co)
+        order = (ndim + 1, 0, ndim + 2, *range(1, ndim + 1))
     else:
-        y = fft_backend().irfftn(y_f, s=lengths, axes=out_axes, **FFT_OPTIONS)  # (B, G, *L, Co)
+        y_f = y_mat.transpose(ndim + 1, 0, *range(1, ndim + 1), ndim + 2)  # (B, G, *F, Co)
+        y = fft_backend().irfftn(y_f, s=lengths, axes=tuple(range(2, 2 + ndim)),
+                                 **FFT_OPTIONS)                            # (B, G, *L, Co)
         y = y[(slice(None), slice(None)) + tuple(slice(0, m) for m in out)]
-    return np.ascontiguousarray(np.moveaxis(y, -1, 2), dtype=x.dtype)
+        order = (0, 1, ndim + 2, *range(2, ndim + 2))
+    return np.ascontiguousarray(y.transpose(order), dtype=x.dtype)
 
 
 def _dft(a: np.ndarray, lengths, axes) -> np.ndarray:
     """``np.fft.rfftn(a, s=lengths, axes=axes)`` as one small matrix product per axis (the
     last axis to its half spectrum): cheap when ``a`` is much shorter than ``lengths``."""
+    a = np.ascontiguousarray(a, dtype=_complex(a))
     for axis, length in reversed(list(zip(axes, lengths))):
-        taps = np.arange(a.shape[axis])
         bins = np.arange(length // 2 + 1 if axis == axes[-1] else length)
-        basis = np.exp(-2j * np.pi * np.outer(bins, taps) / length).astype(_complex(a))
-        a = np.moveaxis(np.tensordot(a, basis, axes=([axis], [1])), -1, axis)
+        a = _along(a, np.exp(-2j * np.pi * np.outer(bins, np.arange(a.shape[axis])) / length),
+                   axis)
     return a
 
 
 def _inverse_dft(spectrum: np.ndarray, lengths, out, axes) -> np.ndarray:
     """The first ``out`` samples per axis of ``np.fft.irfftn(spectrum, s=lengths, axes=axes)``
     by matrix products — cheap when few outputs are needed (a weight gradient's taps)."""
-    a = spectrum
-    for axis, length, m in zip(axes[:-1], lengths[:-1], out[:-1]):
-        basis = np.exp(2j * np.pi * np.outer(np.arange(m), np.arange(length)) / length) / length
-        a = np.moveaxis(np.tensordot(a, basis.astype(_complex(a)), axes=([axis], [1])), -1, axis)
-    length, m = lengths[-1], out[-1]
-    bins = np.arange(length // 2 + 1)
-    weight = np.where((bins == 0) | (2 * bins == length), 1.0, 2.0) / length   # Hermitian pairs
-    basis = np.exp(2j * np.pi * np.outer(np.arange(m), bins) / length) * weight
-    a = np.tensordot(a, basis.astype(_complex(a)), axes=([axes[-1]], [1]))
-    return np.moveaxis(a.real, -1, axes[-1])
+    a = np.ascontiguousarray(spectrum)
+    for axis, length, m in zip(axes, lengths, out):
+        if axis == axes[-1]:                 # the half spectrum: Hermitian pairs count twice
+            bins = np.arange(length // 2 + 1)
+            weight = np.where((bins == 0) | (2 * bins == length), 1.0, 2.0) / length
+        else:
+            bins, weight = np.arange(length), np.full(length, 1.0 / length)
+        a = _along(a, np.exp(2j * np.pi * np.outer(np.arange(m), bins) / length) * weight, axis)
+    return a.real
+
+
+def _along(a: np.ndarray, basis: np.ndarray, axis: int) -> np.ndarray:
+    """Contract axis ``axis`` of the contiguous ``a`` with ``basis`` (new, old): one matmul per
+    leading index on a contiguous view — no transposed copies. Returns a contiguous array."""
+    lead, n, tail = math.prod(a.shape[:axis]), a.shape[axis], math.prod(a.shape[axis + 1:])
+    basis = basis.astype(a.dtype)
+    if lead > 1 and tail < 256:              # many tiny products: one matmul on a copy
+        product = np.tensordot(a, basis, axes=([axis], [1]))
+        return np.ascontiguousarray(np.moveaxis(product, -1, axis))
+    product = np.matmul(basis, a.reshape(lead, n, tail))
+    return product.reshape(*a.shape[:axis], basis.shape[0], *a.shape[axis + 1:])
 
 
 def _complex(a: np.ndarray) -> type:
