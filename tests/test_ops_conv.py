@@ -417,13 +417,17 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
     Case(size=(6, 5, 7), kernel=(2, 3, 3), cin=4, cout=4, stride=(2, 1, 2), padding=1,
          groups=2),
 ], ids=str)
-def test_compiled_stacked_adds_match_numpy_and_torch(case):
+@pytest.mark.parametrize("tile_bytes", [None, 512], ids=["whole", "tap-chunks"])
+def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, monkeypatch):
     """The numba col2im of the stacked method (1-d to 3-d), with bias, groups, dilation and
-    per-side padding, forced for forward and both gradients, agrees with the NumPy adds."""
+    per-side padding, forced for forward and both gradients, agrees with the NumPy adds —
+    also when a tiny cache budget makes it go one image and a few taps at a time."""
     from convgrad.ops import correlate as core
     from convgrad.ops import jit
 
     import_optional("numba")
+    if tile_bytes:
+        monkeypatch.setattr(core, "_TILE_BYTES", tile_bytes)
     old, core._JIT_ELEMENTS = core._JIT_ELEMENTS, 0
     try:
         for on in (True, False):

@@ -452,38 +452,43 @@ def _stacked(x, w, dilation, pads, bias=None):
     """One matmul of all taps' weights with the *unpadded* x, then each tap's product added
     where it lands in the padded correlation (stride 1): the padding is never materialised.
     With numba the adding is one compiled pass (a col2im) instead of ΠK strided NumPy adds of
-    short rows. The products (ΠK per output element) go through a
-    reused buffer, tile of images by tile, within the cache budget and the workspace cap."""
+    short rows. The products (ΠK per output element) go through a reused buffer within the
+    cache budget and the workspace cap: a few images at a time, or for large images one image
+    and a chunk of the taps at a time."""
     batch, groups, ci = x.shape[:3]
     co, kernel, size = w.shape[1], w.shape[3:], x.shape[3:]
     taps, positions = math.prod(kernel), math.prod(size)
     out = [n + lo + hi - d * (k - 1) for n, (lo, hi), k, d in zip(size, pads, kernel, dilation)]
-    w_all = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, -1), 3, 1))
-    w_all = w_all.reshape(groups, taps * co, ci)
+    w_taps = np.ascontiguousarray(np.moveaxis(w.reshape(groups, co, ci, -1), 3, 1))
     flat = x.reshape(batch, groups, ci, positions)
     shifts = [[j * d - lo for j, d, (lo, _) in zip(tap, dilation, pads)]    # y[i] reads
               for tap in np.ndindex(*kernel)]                               # x[i + shift]
     compiled = batch * groups * taps * co * positions >= _JIT_ELEMENTS and jit.available()
     y = (np.empty if compiled else np.zeros)((batch, groups, co, *out), dtype=x.dtype)
-    per_image = groups * taps * co * positions * x.dtype.itemsize
-    tile = max(1, min(batch, min(_budget() // 2, _TILE_BYTES) // per_image))
+    per_tap = groups * co * positions * x.dtype.itemsize          # one image, one tap
+    budget = min(_budget() // 2, _TILE_BYTES)
+    tile = max(1, min(batch, budget // (taps * per_tap)))
+    chunk = taps if tile > 1 else max(1, min(taps, budget // per_tap))
     for start in range(0, batch, tile):
         part = slice(start, min(start + tile, batch))
         nb = part.stop - part.start
-        products = _workspace(x.dtype, (nb, groups, taps * co, positions), slot="taps")
-        parallel.matmul(w_all, flat[part], out=products)
-        products = products.reshape(nb, groups, taps, co, *size)
-        if compiled:
-            jit.add_taps(products, bias, shifts, y[part])
-            continue
-        for t, shift in enumerate(shifts):
-            dst, src = [], []
-            for s, n, m in zip(shift, size, out):
-                first, last = max(0, -s), min(m, n - s)
-                dst.append(slice(first, last))
-                src.append(slice(first + s, last + s))
-            if all(sl.start < sl.stop for sl in dst):
-                y[part][(..., *dst)] += products[:, :, t][(..., *src)]
+        for t0 in range(0, taps, chunk):
+            nt = min(chunk, taps - t0)
+            products = _workspace(x.dtype, (nb, groups, nt * co, positions), slot="taps")
+            parallel.matmul(w_taps[:, t0:t0 + nt].reshape(groups, nt * co, ci), flat[part],
+                            out=products)
+            products = products.reshape(nb, groups, nt, co, *size)
+            if compiled:
+                jit.add_taps(products, bias, shifts[t0:t0 + nt], y[part], first=t0 == 0)
+                continue
+            for t, shift in enumerate(shifts[t0:t0 + nt]):
+                dst, src = [], []
+                for s, n, m in zip(shift, size, out):
+                    first, last = max(0, -s), min(m, n - s)
+                    dst.append(slice(first, last))
+                    src.append(slice(first + s, last + s))
+                if all(sl.start < sl.stop for sl in dst):
+                    y[part][(..., *dst)] += products[:, :, t][(..., *src)]
     return y if compiled else _add_bias(y, bias)
 
 

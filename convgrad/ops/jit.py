@@ -115,13 +115,13 @@ def _kernels():
     # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
     # numba's threads would fight them for the cores (measured 2× slower than one thread).
     @njit(nogil=True)      # several batch parts may run it at once (ops.parallel)
-    def _add_taps(per_tap, bias, shifts, out):   # pragma: no cover (compiled)
+    def _add_taps(per_tap, bias, shifts, first, out):   # pragma: no cover (compiled)
         images, groups, taps, channels, n0, n1, n2 = per_tap.shape
         m0, m1, m2 = out.shape[3], out.shape[4], out.shape[5]
         for r in range(images):
             for g in range(groups):
                 for c in range(channels):
-                    for h in range(m0):
+                    for h in range(m0 if first else 0):      # the first taps start the sum
                         for i in range(m1):
                             dst = out[r, g, c, h, i]
                             for q in range(m2):
@@ -188,14 +188,16 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, pads, out_size)
     return out
 
 
-def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out: np.ndarray) -> None:
+def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out: np.ndarray,
+             first: bool = True) -> None:
     """The second half of the ``stacked`` correlation (a col2im), into ``out`` (B, G, C, *M):
     ``out[n, g, c, p] = bias[g, c] + Σ_t per_tap[n, g, t, c, p + shift_t]`` (zero outside
-    per_tap) for per_tap (B, G, T, C, *S), 1 to 3 spatial axes, and one shift per tap."""
+    per_tap) for per_tap (B, G, T, C, *S), 1 to 3 spatial axes, and one shift per tap; with
+    ``first=False`` the taps are added to what ``out`` holds (a later chunk of taps)."""
     lead, unit = per_tap.shape[:4], 3 - (per_tap.ndim - 4)      # 1-d/2-d as 3-d
     groups, channels = lead[1], lead[3]
     bias = np.zeros((groups, channels), per_tap.dtype) if bias is None else bias
     shifts = np.array([[0] * unit + list(s) for s in shifts], dtype=np.int64).reshape(-1, 3)
     _kernels().add_taps(per_tap.reshape(*lead, *(1,) * unit, *per_tap.shape[4:]),
-                        np.ascontiguousarray(bias), shifts,
+                        np.ascontiguousarray(bias), shifts, first,
                         out.reshape(*out.shape[:3], *(1,) * unit, *out.shape[3:]))
