@@ -265,9 +265,10 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
     ((64, 1, 32, 30, 30), (1, 33, 32, 3, 3), "im2col", "im2col"),     # C_out > C_in
     ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x
     ((64, 1, 8, 30, 30), (1, 1, 8, 3, 3), "stacked", "im2col"),       # C_out·ΠK = 9 > 8
-    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "stacked", "rows"),       # resnet_3x3
-    ((8, 1, 64, 58, 58), (1, 65, 64, 3, 3), "rows", "rows"),
-    ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "stacked", "rows"),  # conv3d's ∂x
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "rows", "rows"),          # resnet_3x3
+    ((8, 1, 64, 42, 42), (1, 64, 64, 3, 3), "rows", "rows"),          # 40² = 1600 outputs
+    ((8, 1, 64, 41, 42), (1, 64, 64, 3, 3), "stacked", "im2col"),     # 39·40 < 1600
+    ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "rows", "rows"),     # conv3d's ∂x
     ((2, 1, 16, 18, 34, 34), (1, 32, 16, 3, 3, 3), "rows", "rows"),     # conv3d's forward
     ((16, 1, 64, 1028), (1, 64, 64, 5), "stacked", "im2col"),           # conv1d
 ])
@@ -279,6 +280,19 @@ def test_compiled_stacked_choice_boundaries(x_shape, w_shape, compiled, numpy_on
     assert choose_method(x_shape, w_shape, ones, ones) == compiled
     with jit.jit_enabled(False):
         assert choose_method(x_shape, w_shape, ones, ones) == numpy_only
+
+
+@pytest.mark.parametrize("co, kernel, stride, want", [
+    (32, (3, 3, 3), (1, 1, 1), 1),      # 3·32 = 96 matmul rows: one axis stacked
+    (16, (3, 3, 3), (1, 1, 1), 2),      # 3·16 = 48 < 96: two (9·16 = 144 rows)
+    (16, (3, 3, 3), (1, 2, 1), 1),      # the second axis has stride 2: columns only
+    (4, (3, 3, 3), (1, 1, 1), 2),       # never all three: that is "stacked"
+    (8, (3, 3), (1, 1), 1),             # 2-d: always one
+])
+def test_rows_stacks_kernel_axes_until_the_matmul_is_tall(co, kernel, stride, want):
+    from convgrad.ops.correlate import _row_split
+
+    assert _row_split(co, kernel, stride) == want
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, dilation, want", [
@@ -304,9 +318,10 @@ def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
          dtype="float32"),
 ], ids=str)
 @pytest.mark.parametrize("method", ["im2col", "rows"])
-def test_bias_row_of_ones_in_every_column_layout(case, method):
-    """im2col and rows add the bias inside the matmul (a row of ones in the columns): each
-    column layout — batch folded or not, taps or positions innermost — with a bias, vs torch."""
+def test_bias_in_every_column_layout(case, method):
+    """im2col adds the bias inside the matmul (a row of ones in the columns), rows as the start
+    value of its col2im: each column layout — batch folded or not, taps or positions
+    innermost — with a bias, vs torch."""
     with ops.forced_method(method):
         check_against_torch(case)
 
@@ -416,22 +431,34 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
          dilation=(1, 2, 1)),
     Case(size=(6, 5, 7), kernel=(2, 3, 3), cin=4, cout=4, stride=(2, 1, 2), padding=1,
          groups=2),
+    Case(size=(6, 7, 5), kernel=(3, 3, 2), cin=3, cout=4, batch=2, stride=(1, 2, 1),
+         padding=((1, 0), (1, 2), (0, 1)), dilation=(2, 1, 1)),
+    Case(size=(7, 6, 6), kernel=(2, 3, 3), cin=4, cout=3, stride=(1, 1, 2), padding=(1, 0, 1),
+         dilation=(1, 2, 1), dtype="float32"),
 ], ids=str)
 @pytest.mark.parametrize("tile_bytes", [None, 512], ids=["whole", "tap-chunks"])
-def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, monkeypatch):
-    """The numba col2im of the stacked method (1-d to 3-d), with bias, groups, dilation and
-    per-side padding, forced for forward and both gradients, agrees with the NumPy adds —
-    also when a tiny cache budget makes it go one image and a few taps at a time."""
+@pytest.mark.parametrize("method, stack_rows", [("stacked", None), ("rows", 1),
+                                                ("rows", 10**6)],
+                         ids=["stacked", "rows-split-1", "rows-split-most"])
+def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, method, stack_rows,
+                                                     monkeypatch):
+    """The numba col2im of the stacked method (1-d to 3-d) and of rows (one or, in 3-d, two
+    leading kernel axes stacked, the rest as columns), with bias, groups, dilation, strides on
+    the column axes and per-side padding, forced for forward and both gradients, agrees with
+    the NumPy adds — also when a tiny cache budget makes it go one image and a few taps at a
+    time."""
     from convgrad.ops import correlate as core
     from convgrad.ops import jit
 
     import_optional("numba")
     if tile_bytes:
         monkeypatch.setattr(core, "_TILE_BYTES", tile_bytes)
+    if stack_rows:
+        monkeypatch.setattr(core, "_STACK_ROWS", stack_rows)
     old, core._JIT_ELEMENTS = core._JIT_ELEMENTS, 0
     try:
         for on in (True, False):
-            with jit.jit_enabled(on), ops.forced_method("stacked"):
+            with jit.jit_enabled(on), ops.forced_method(method):
                 check_against_torch(case)
     finally:
         core._JIT_ELEMENTS = old
