@@ -261,13 +261,18 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, compiled, numpy_only", [
-    ((64, 1, 32, 30, 30), (1, 32, 32, 3, 3), "stacked", "im2col"),    # C_out = C_in
-    ((64, 1, 32, 30, 30), (1, 33, 32, 3, 3), "im2col", "im2col"),     # C_out > C_in
-    ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x
+    ((64, 1, 32, 30, 30), (1, 32, 32, 3, 3), "rows", "im2col"),       # C_out = C_in
+    ((64, 1, 32, 30, 30), (1, 33, 32, 3, 3), "rows", "im2col"),       # C_out > C_in
+    ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x: C_out < C_in
+    ((64, 1, 32, 16, 16), (1, 64, 32, 3, 3), "rows", "im2col"),       # mnist_2's forward
     ((64, 1, 8, 30, 30), (1, 1, 8, 3, 3), "stacked", "im2col"),       # C_out·ΠK = 9 > 8
+    ((64, 1, 8, 30, 30), (1, 8, 8, 3, 3), "stacked", "im2col"),       # C_in = 8 < 16: not rows
+    ((64, 1, 64, 12, 12), (1, 64, 64, 3, 3), "rows", "im2col"),       # 10² = 100 outputs
+    ((64, 1, 64, 12, 11), (1, 64, 64, 3, 3), "im2col", "im2col"),     # 10·9 < 100: tiny images
+    ((64, 1, 64, 12, 11), (1, 32, 64, 3, 3), "im2col", "im2col"),
     ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "rows", "rows"),          # resnet_3x3
-    ((8, 1, 64, 42, 42), (1, 64, 64, 3, 3), "rows", "rows"),          # 40² = 1600 outputs
-    ((8, 1, 64, 41, 42), (1, 64, 64, 3, 3), "stacked", "im2col"),     # 39·40 < 1600
+    ((8, 1, 64, 42, 42), (1, 32, 64, 3, 3), "rows", "rows"),          # 40² = 1600: rows, even
+    ((8, 1, 64, 41, 42), (1, 32, 64, 3, 3), "stacked", "im2col"),     # for C_out < C_in
     ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "rows", "rows"),     # conv3d's ∂x
     ((2, 1, 16, 18, 34, 34), (1, 32, 16, 3, 3, 3), "rows", "rows"),     # conv3d's forward
     ((16, 1, 64, 1028), (1, 64, 64, 5), "stacked", "im2col"),           # conv1d

@@ -14,15 +14,16 @@ All contract in BLAS and differ in what they copy (measured on the project machi
 ``stacked``  stride 1, the transpose of shift: one matmul of every tap's weights with all of x,
              then the ΠK shifted slices are summed. Best when C_out·ΠK ≤ C_in (e.g. the input
              gradient of a first layer, where C_out is the image's channel count) — and, with
-             the summing compiled (numba), whenever C_out ≤ C_in and the images are small
-             (large ones: ``rows``): its matmul is ΠK times taller than im2col's and the copy
-             it saves is the largest one.
+             the summing compiled (numba), whenever C_out < C_in on images of 100 to 1600
+             outputs: its matmul is ΠK times taller than im2col's and the copy it saves is
+             the largest one.
 ``rows``     im2col and stacked combined: im2col over the trailing axes, the taps of the
              leading kernel axis (two in 3-d when C_out is small) stacked into the matmul rows
              as in ``stacked``, their products added along the leading axes by its col2im.
              1/k₀ of im2col's copy, and a matmul k₀ times taller — for 16–64 channels the
              shape BLAS runs fastest (C_out = 32: 105 → 142 GFLOP/s on one core). Stride 1
-             on the stacked axes; best for large images with many channels.
+             on the stacked axes; best for C_in ≥ 16 from 1600 outputs per image and, with
+             the adds compiled, from 100 outputs when C_out ≥ C_in.
 ``outrows``  the transpose of rows, for many taps and few outputs (weight gradients): the same
              row windows, and per *output* row one matmul with a contiguous slice of them
              holding that row's k₀ kernel rows. Dilation 1 on the first axis.
@@ -69,6 +70,7 @@ _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about a
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
 _ROWS_POSITIONS = 1600                # output positions per image from which "rows" pays
+_SMALL_POSITIONS = 100                # from here the compiled stacked and rows pay
 _STACK_ROWS = 96                      # "rows" stacks kernel axes until C_out·Πk reaches this
 _OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
 _FOLD_POSITIONS = 1600                # below this many output positions per image, im2col
@@ -222,10 +224,18 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "shift"                          # one plain matmul; or depthwise multiply-adds
     if co * pk <= ci:
         return "stacked"
-    if len(kernel) >= 2 and kernel[0] > 1 and ci >= 16 and outputs >= _ROWS_POSITIONS:
+    rows = len(kernel) >= 2 and kernel[0] > 1 and ci >= 16
+    if rows and outputs >= _ROWS_POSITIONS:
         return "rows"                           # large images: a third of im2col's copying
-    if co <= ci and len(kernel) <= 3 and jit.available():
-        return "stacked"                        # compiled adds: the tall matmul pays
+    # With the adds compiled, the tall matmuls of stacked and rows pay from small images on
+    # (tiny ones: im2col's one batch-folded matmul).
+    if outputs >= _SMALL_POSITIONS and len(kernel) <= 3 and jit.available():
+        if co < ci:
+            return "stacked"
+        if rows:
+            return "rows"
+        if co == ci:
+            return "stacked"
     if pk >= 25 and ci >= 32 and len(kernel) == 3:
         return "shift"                          # 3-d: many taps, each a matmul with depth
     return "im2col"
@@ -436,8 +446,9 @@ def _stacked(x, w, stride, dilation, pads, bias=None, split=None):
         win = sliding_windows(_pad(x, pads[split:]), kernel[split:], stride[split:],
                               dilation[split:])
         tail_out = win.shape[3 + split:3 + ndim]
-        spatial, out_spatial = (*lead, math.prod(tail_out)), (*out_lead, math.prod(tail_out))
-        shifts = [shift + [0] for shift in shifts]
+        rest = math.prod(tail_out)     # merged with the last stacked axis: long runs to add
+        spatial, out_spatial = (*lead[:-1], lead[-1] * rest), (*out_lead[:-1], out_lead[-1] * rest)
+        shifts = [shift[:-1] + [shift[-1] * rest] for shift in shifts]
         order = (0, 1, 2, *range(3 + ndim, 3 + 2 * ndim - split), *range(3, 3 + ndim))
     else:
         tail_out, spatial, out_spatial = (), lead, out_lead
