@@ -405,8 +405,10 @@ def _shift(x, w, stride, dilation):
         row_bytes = groups * co * length * x.dtype.itemsize
         product = (lambda rows, t, off, out: np.matmul(w_taps[..., t],
                                                        flat[rows, ..., off:off + length], out=out))
-    step = max(1, _SHIFT_BLOCK_BYTES // row_bytes)
-    tmp = np.empty((min(step, y.shape[0]), *y.shape[1:-1], length), dtype=x.dtype)
+    # one tap (pointwise) sums nothing: all rows in one call; else blocks whose sum stays in cache
+    step = y.shape[0] if len(offsets) == 1 else max(1, _SHIFT_BLOCK_BYTES // row_bytes)
+    tmp = np.empty((min(step, y.shape[0]) if len(offsets) > 1 else 0, *y.shape[1:-1], length),
+                   dtype=x.dtype)
     for start in range(0, y.shape[0], step):
         rows = slice(start, min(start + step, y.shape[0]))
         acc, part = y[rows, ..., :length], tmp[:rows.stop - rows.start]
