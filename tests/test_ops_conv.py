@@ -1,5 +1,6 @@
 """convgrad.ops against PyTorch (semantics), the plain-loop definitions and finite differences."""
 
+import importlib
 from dataclasses import replace
 
 import numpy as np
@@ -440,6 +441,8 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
          padding=((1, 0), (1, 2), (0, 1)), dilation=(2, 1, 1)),
     Case(size=(7, 6, 6), kernel=(2, 3, 3), cin=4, cout=3, stride=(1, 1, 2), padding=(1, 0, 1),
          dilation=(1, 2, 1), dtype="float32"),
+    Case(size=(8, 9), kernel=(1, 2), cin=3, cout=4, batch=2, stride=(2, 3)),   # phases w/o taps
+    Case(size=(11, 10), kernel=(3, 2), cin=2, cout=3, stride=2, dilation=2, padding=2),
 ], ids=str)
 @pytest.mark.parametrize("tile_bytes", [None, 512], ids=["whole", "tap-chunks"])
 @pytest.mark.parametrize("method, stack_rows", [("stacked", None), ("rows", 1),
@@ -467,6 +470,39 @@ def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, method, s
                 check_against_torch(case)
     finally:
         core._JIT_ELEMENTS = old
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_strided_input_gradient_phases_share_one_matmul(dtype, monkeypatch):
+    """At stride 2 the input gradient's four phases run as one stacked matmul of all nine taps
+    (``correlate_phases``), the kernel copied tap-major by the compiled tiled copy; vs torch."""
+    from convgrad.ops import correlate as core
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    used = []
+    for name in ("correlate_phases", "_tap_major"):
+        original = getattr(core, name)
+        monkeypatch.setattr(core, name, lambda *a, _f=original, _n=name: used.append(_n) or _f(*a))
+    monkeypatch.setattr(jit, "tap_major", lambda w, _f=jit.tap_major: used.append("jit") or _f(w))
+    conv_module = importlib.import_module("convgrad.ops.conv")
+    monkeypatch.setattr(conv_module, "correlate_phases", core.correlate_phases)
+    check_against_torch(Case(size=(24, 24), kernel=(3, 3), cin=32, cout=64, batch=8, stride=2,
+                             padding=1, dtype=dtype))
+    assert {"correlate_phases", "_tap_major", "jit"} <= set(used)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_tap_major_copy_matches_numpy(dtype):
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    w = np.random.default_rng(0).standard_normal((2, 40, 24, 3, 2)).astype(dtype)
+    for view in (w, w.swapaxes(1, 2)[..., ::-1, ::-1], w[:, ::3]):
+        want = np.moveaxis(view.reshape(*view.shape[:3], -1), 3, 1)
+        got = jit.tap_major(view)
+        assert got.flags.c_contiguous and got.dtype == view.dtype
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("case", [

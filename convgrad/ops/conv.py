@@ -21,7 +21,9 @@ input element meets each weight in exactly the terms above, so the chain rule co
   rot180(F). The inserted zeros are never materialised: the output splits into s phases per axis
   (i ≡ a mod s), and phase a only ever meets the taps j with j·d ≡ ke − 1 − lo − a (mod s) — an
   ordinary stride-1 correlation of ∂L/∂y with that sub-sampled, rotated kernel (see
-  ``_input_grad_phases``). Each phase is still a call of the primitive.
+  ``_input_grad_phases``). Each phase is still a call of the primitive — and where the
+  primitive would use its ``stacked`` method, the phases, which between them hold every tap
+  once, share that method's one matmul (``correlate_phases``).
 * ∂L/∂w is a correlation of x with ∂L/∂y playing the kernel: batch and channel axes swap roles
   (N is contracted, C_in becomes the batch), the kernel ∂L/∂y is dilated by s, the window moves
   by d, and the padding is (lo, hi − r) — the r positions no window reached are cropped. With
@@ -44,6 +46,7 @@ import numpy as np
 from . import parallel
 from .correlate import (
     correlate,
+    correlate_phases,
     current_method,
     forced_method,
     get_workspace_limit,
@@ -227,11 +230,15 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.nd
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
         return correlate(dyg, w_rot, (1,) * ndim, dil, pads).reshape(geo.input_shape)
-    dx = np.zeros((geo.batch, g, geo.in_channels // g, *geo.in_size), dtype=dy.dtype)
-    for combo in product(*phases):
-        taps, dil, pads, where = zip(*combo)
-        part = correlate(dyg, w_rot[(slice(None),) * 3 + taps], (1,) * ndim, dil, pads)
-        dx[(slice(None),) * 3 + where] = part
+    parts = [tuple(zip(*combo)) for combo in product(*phases)]   # (taps, dil, pads, where)
+    # positions of a phase that meets no tap stay zero; else every position is written
+    whole = all(len(axis) == min(s, n) for axis, s, n in zip(phases, geo.stride, geo.in_size))
+    dx = (np.empty if whole else np.zeros)((geo.batch, g, geo.in_channels // g, *geo.in_size),
+                                           dtype=dy.dtype)
+    if not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul for all
+        for taps, dil, pads, where in parts:
+            dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
+                                                       (1,) * ndim, dil, pads)
     return dx.reshape(geo.input_shape)
 
 

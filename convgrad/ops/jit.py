@@ -138,8 +138,20 @@ def _kernels():
                                 for q in range(width):
                                     dst[q] += src[q]
 
+    @njit(nogil=True)
+    def _tap_major(w, out):   # pragma: no cover (compiled)
+        groups, rows, cols, taps = w.shape
+        for g in range(groups):                      # 16×16 tiles: every tap of a tile's
+            for r0 in range(0, rows, 16):            # source lines is used while in cache
+                for c0 in range(0, cols, 16):
+                    for t in range(taps):
+                        for r in range(r0, min(r0 + 16, rows)):
+                            dst = out[g, t, r]
+                            for c in range(c0, min(c0 + 16, cols)):
+                                dst[c] = w[g, r, c, t]
+
     return SimpleNamespace(depthwise_taps=_depthwise_taps, window_dots=_window_dots,
-                           add_taps=_add_taps)
+                           add_taps=_add_taps, tap_major=_tap_major)
 
 
 def depthwise_taps(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, dilation,
@@ -201,3 +213,13 @@ def add_taps(per_tap: np.ndarray, bias: np.ndarray | None, shifts, out: np.ndarr
     _kernels().add_taps(per_tap.reshape(*lead, *(1,) * unit, *per_tap.shape[4:]),
                         np.ascontiguousarray(bias), shifts, first,
                         out.reshape(*out.shape[:3], *(1,) * unit, *out.shape[3:]))
+
+
+def tap_major(w: np.ndarray) -> np.ndarray:
+    """The kernel (G, Co, Ci, *K) — any strides, say rot180 of a transposed kernel — copied
+    tap-major, (G, ΠK, Co, Ci) contiguous, in cache-sized tiles (NumPy's strided copy of a
+    transposed kernel runs at ~2 GB/s: 1 ms for a 256×128×3×3 float64 kernel)."""
+    groups, rows, cols = w.shape[:3]
+    out = np.empty((groups, math.prod(w.shape[3:]), rows, cols), dtype=w.dtype)
+    _kernels().tap_major(w.reshape(groups, rows, cols, -1), out)
+    return out
