@@ -477,7 +477,8 @@ def _stacked(x, w, stride, dilation, pads, bias=None, split=None):
             src = flat[part]
         for t0 in range(0, taps, chunk):
             nt = min(chunk, taps - t0)
-            products = _workspace(x.dtype, (nb, groups, nt * co, positions), slot="taps")
+            products = _workspace(x.dtype, (nb, groups, nt * co, positions),
+                                  slot="taps" if split < ndim else "columns")
             parallel.matmul(w_taps[:, t0:t0 + nt].reshape(groups, nt * co, depth), src,
                             out=products)
             products = products.reshape(nb, groups, nt, co, *spatial)
@@ -572,7 +573,7 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
     for start in range(0, batch, tile):
         rows = slice(start, min(start + tile, batch))
         nb = rows.stop - rows.start
-        products = _workspace(x.dtype, (nb, groups, taps * co, flat.shape[-1]), slot="taps")
+        products = _workspace(x.dtype, (nb, groups, taps * co, flat.shape[-1]))
         parallel.matmul(w_taps.reshape(groups, taps * co, ci), flat[rows], out=products)
         products = products.reshape(nb, groups, taps, co, *size)
         first = 0
