@@ -100,3 +100,38 @@ def test_stacked_products_are_tiled_within_the_cap():
     w = rng.standard_normal((16, 32, 7, 7))
     extra = forced_under_cap("stacked", 8 * MiB, x, w, padding=3)
     assert extra <= 8 * MiB, f"{extra / MiB:.1f} MiB extra"
+
+
+def test_strided_input_gradient_phases_stay_within_the_cap(monkeypatch):
+    """At stride 2 the input gradient's phases share one stacked matmul of all taps when one
+    image's products (1.2 MB here) fit the cache budget under the cap, and run phase by phase
+    when they do not — within the cap, with the same numbers, either way."""
+    from helpers import import_optional
+
+    from convgrad.ops import correlate as core
+
+    import_optional("numba")                 # the shared matmul's adds are compiled
+    conv_module = __import__("convgrad.ops.conv", fromlist=["conv"])
+    combined = []
+    original = core.correlate_phases
+    monkeypatch.setattr(conv_module, "correlate_phases",
+                        lambda *a: combined.append(original(*a)) or combined[-1])
+    rng = np.random.default_rng(4)
+    dy = rng.standard_normal((8, 32, 32, 32))
+    w = rng.standard_normal((32, 16, 3, 3))
+    shape = (8, 16, 64, 64)
+    want = ops.conv_grad_input(dy, w, shape, stride=2, padding=1)
+    for cap, shared in ((2 * MiB, False), (8 * MiB, True)):
+        combined.clear()
+        old = ops.set_workspace_limit(cap)
+        try:
+            with ops.forced_method("stacked"):
+                extra, got = extra_bytes(
+                    lambda: ops.conv_grad_input(dy, w, shape, stride=2, padding=1),
+                    lambda: ops.conv_grad_input(dy[:1], w, (1, *shape[1:]), stride=2,
+                                                padding=1))
+        finally:
+            ops.set_workspace_limit(old)
+        assert extra <= cap, f"{extra / MiB:.1f} MiB extra under a {cap / MiB:.0f} MiB cap"
+        assert combined and all(done == shared for done in combined)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
