@@ -309,7 +309,10 @@ def test_rows_stacks_kernel_axes_until_the_matmul_is_tall(co, kernel, stride, wa
     ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (2, 2), (1, 1), "outrows"),   # any window step
     ((64, 1, 8, 59, 59), (1, 64, 8, 28, 28), (1, 1), (2, 2), "im2col"),    # dy dilated (s = 2)
     ((64, 1, 16, 1028), (1, 64, 16, 1024), (1,), (1,), "outrows"),         # conv1d's ∂w, no copy
-    ((256, 1, 8, 14, 14), (1, 256, 8, 14, 14), (1, 1), (1, 1), "im2col"),  # one output row
+    ((256, 1, 8, 14, 14), (1, 256, 8, 14, 14), (1, 1), (1, 1), "window"),  # one output: a
+    ((256, 1, 64, 14, 14), (1, 256, 64, 14, 14), (1, 1), (1, 1), "window"),  # pointwise ∂w,
+    ((256, 1, 65, 14, 14), (1, 256, 65, 14, 14), (1, 1), (1, 1), "im2col"),  # ≤ 64 matmuls
+    ((256, 1, 8, 15, 14), (1, 256, 8, 14, 14), (1, 1), (1, 1), "outrows"),   # two outputs
 ])
 def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
     assert choose_method(x_shape, w_shape, stride, dilation) == want
@@ -442,6 +445,8 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
     Case(size=(7, 6, 6), kernel=(2, 3, 3), cin=4, cout=3, stride=(1, 1, 2), padding=(1, 0, 1),
          dilation=(1, 2, 1), dtype="float32"),
     Case(size=(8, 9), kernel=(1, 2), cin=3, cout=4, batch=2, stride=(2, 3)),   # phases w/o taps
+    Case(size=(1,), kernel=(1,), cin=2, cout=3, stride=3, padding=((2, 0),)),  # ∂w crops into
+    Case(size=(1, 5), kernel=(1, 2), cin=2, cout=2, stride=(3, 1), padding=((2, 0), (1, 1))),
     Case(size=(11, 10), kernel=(3, 2), cin=2, cout=3, stride=2, dilation=2, padding=2),
 ], ids=str)
 @pytest.mark.parametrize("tile_bytes", [None, 512], ids=["whole", "tap-chunks"])
@@ -490,6 +495,24 @@ def test_strided_input_gradient_phases_share_one_matmul(dtype, monkeypatch):
     check_against_torch(Case(size=(24, 24), kernel=(3, 3), cin=32, cout=64, batch=8, stride=2,
                              padding=1, dtype=dtype))
     assert {"correlate_phases", "_tap_major", "jit"} <= set(used)
+
+
+@pytest.mark.parametrize("case", [
+    Case(size=(6, 6), kernel=(1, 1), cin=8, cout=6, batch=3),
+    Case(size=(5, 7), kernel=(1, 1), cin=6, cout=4, batch=2, groups=2, dtype="float32"),
+    Case(size=(9,), kernel=(1,), cin=5, cout=7, batch=4, stride=2),
+    Case(size=(4, 4, 3), kernel=(4, 4, 3), cin=3, cout=5, batch=2),      # kernel = the input
+], ids=str)
+def test_single_window_weight_gradient_sums_matmuls(case, monkeypatch):
+    """The weight gradient of a layer whose kernel covers its input (pointwise ∂w) is one
+    window: a sum over images of matmuls read in place — chosen, and equal to torch."""
+    from convgrad.ops import correlate as core
+
+    chosen = []
+    original = core.choose_method
+    monkeypatch.setattr(core, "choose_method", lambda *a: chosen.append(original(*a)) or chosen[-1])
+    check_against_torch(case)
+    assert "window" in chosen
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

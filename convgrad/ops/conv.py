@@ -235,7 +235,7 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.nd
     whole = all(len(axis) == min(s, n) for axis, s, n in zip(phases, geo.stride, geo.in_size))
     dx = (np.empty if whole else np.zeros)((geo.batch, g, geo.in_channels // g, *geo.in_size),
                                            dtype=dy.dtype)
-    if not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul for all
+    if parts and not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul
         for taps, dil, pads, where in parts:
             dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
                                                        (1,) * ndim, dil, pads)

@@ -71,6 +71,7 @@ _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the la
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
 _ROWS_POSITIONS = 1600                # output positions per image from which "rows" pays
 _SMALL_POSITIONS = 100                # from here the compiled stacked and rows pay
+_WINDOW_CHANNELS = 64                 # a single window: matmuls summed over this many channels
 _STACK_ROWS = 96                      # "rows" stacks kernel axes until C_out·Πk reaches this
 _OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
 _FOLD_POSITIONS = 1600                # below this many output positions per image, im2col
@@ -160,6 +161,8 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     if method == "rows" and _row_columns_bytes(x, w, stride, dilation, pads) > _budget() // 2:
         method = "im2col"           # one image's columns would break the cap: im2col's row tiles
     if method in ("rows", "stacked"):
+        if any(max(-lo, 0) + max(-hi, 0) > n for n, (lo, hi) in zip(x.shape[3:], pads)):
+            x, pads = _pad(x, pads), ((0, 0),) * ndim   # a crop into the padding: do it first
         split = _row_split(w.shape[1], w.shape[3:], stride) if method == "rows" else ndim
         return _stacked(x, w, stride, dilation, pads, bias, split)
     x = _pad(x, pads)
@@ -212,6 +215,9 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
                         zip(x_shape[3:], kernel, stride, dilation))
     if x_shape[0] * co <= 4 and outputs <= 64 and pk >= 8 * outputs:
         return "window"
+    if pk > 1 and ci <= _WINDOW_CHANNELS and all(
+            n - d * (k - 1) == 1 for n, k, d in zip(x_shape[3:], kernel, dilation)):
+        return "window"                         # the kernel covers x: a pointwise ∂w
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
     if pk > out_per_image and dilation[0] == 1:
@@ -586,12 +592,23 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
 
 
 def _window(x, w, stride, dilation):
-    """Per output position, one einsum of the strided window of x with all of w."""
+    """Per output position, one einsum of the strided window of x with all of w. A single
+    position (the kernel covers x: the weight gradient of a pointwise layer) with many rows
+    is a sum over the channels c of matmuls ``x[:, g, c] @ w[g, :, c]ᵀ`` over the window,
+    each reading both operands in place."""
     ndim = x.ndim - 3
+    batch, groups, ci = x.shape[:3]
     kernel = w.shape[3:]
     out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
                 zip(x.shape[3:], kernel, stride, dilation)]
-    y = np.empty((x.shape[0], x.shape[1], w.shape[1], *out_size), dtype=x.dtype)
+    if math.prod(out_size) == 1 and batch * w.shape[1] > 4:
+        window = x[(...,) + tuple(slice(0, d * (k - 1) + 1, d) for k, d in zip(kernel, dilation))]
+        rows, taps = window.reshape(batch, groups, ci, -1), w.reshape(*w.shape[:3], -1)
+        y = np.zeros((groups, batch, w.shape[1]), dtype=x.dtype)
+        for g, c in np.ndindex(groups, ci):
+            y[g] += rows[:, g, c] @ taps[g, :, c].T
+        return y.transpose(1, 0, 2).reshape(batch, groups, w.shape[1], *out_size)
+    y = np.empty((batch, groups, w.shape[1], *out_size), dtype=x.dtype)
     axes = "xyzuvt"[:ndim]
     subscripts = f"bgc{axes},goc{axes}->bgo"
     for pos in np.ndindex(*out_size):
