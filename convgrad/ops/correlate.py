@@ -448,8 +448,7 @@ def _stacked(x, w, stride, dilation, pads, bias=None, split=None):
     out_lead = [n + lo + hi - d * (k - 1)
                 for n, (lo, hi), k, d in zip(lead, lead_pads, lead_kernel, dilation)]
     taps, depth = math.prod(lead_kernel), ci * math.prod(kernel[split:])
-    shifts = [[j * d - lo for j, d, (lo, _) in zip(tap, dilation, lead_pads)]   # y[i] reads
-              for tap in np.ndindex(*lead_kernel)]                              # x[i + shift]
+    shifts = _tap_shifts(lead_kernel, dilation, lead_pads)
     if split < ndim:     # columns of the trailing axes' windows: (Ci, *K'', *S', *M'')
         win = sliding_windows(_pad(x, pads[split:]), kernel[split:], stride[split:],
                               dilation[split:])
@@ -501,6 +500,13 @@ def _stacked(x, w, stride, dilation, pads, bias=None, split=None):
                     y[part][(..., *dst)] += products[:, :, t][(..., *src_at)]
     y = y.reshape(batch, groups, co, *out_lead, *tail_out)
     return y if compiled else _add_bias(y, bias)
+
+
+def _tap_shifts(kernel, dilation, pads) -> list[list[int]]:
+    """Per tap (row-major), where its products land: output i of a stride-1 correlation padded
+    by ``pads`` reads x[i + shift], shift = j·d − lo per axis."""
+    return [[j * d - lo for j, d, (lo, _) in zip(tap, dilation, pads)]
+            for tap in np.ndindex(*kernel)]
 
 
 def _tap_major(w: np.ndarray) -> np.ndarray:
@@ -571,9 +577,8 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
     blocks = [sub.reshape(groups, -1, co, ci) for sub in subs]
     w_taps = np.concatenate(blocks, axis=1)
     taps = w_taps.shape[1]
-    shifts = [[j * d - lo for j, d, (lo, _) in zip(tap, dil, pads)]        # y[i] reads
-              for sub, (_, dil, pads, _) in zip(subs, phases)              # x[i + shift]
-              for tap in np.ndindex(*sub.shape[1:1 + ndim])]
+    shifts = [shift for sub, (_, dil, pads, _) in zip(subs, phases)
+              for shift in _tap_shifts(sub.shape[1:1 + ndim], dil, pads)]
     flat = x.reshape(batch, groups, ci, -1)
     tile = max(1, min(batch, budget // per_image))
     for start in range(0, batch, tile):
