@@ -11,6 +11,7 @@ from helpers import (
     conv_cases,
     import_optional,
     import_torch,
+    rel_err,
     torch_conv_and_grads,
     torch_conv_transpose,
 )
@@ -562,3 +563,120 @@ def test_fft_path_with_either_fft_library(backend, monkeypatch):
                       dtype="float32")):
         with ops.forced_method("fft"):
             check_against_torch(case)
+
+
+# ----------------------------------------------------------------------------- winograd
+
+@pytest.mark.parametrize("r", [1, 2, 3, 4, 5])
+def test_winograd_matrices_are_minimal_filters(r):
+    """Aᵀ·[(G·g) ⊙ (Bᵀ·d)] is the m-output correlation of an α-tile d with r taps g, with
+    α = m + r − 1 = 6 multiplies (one for r = 1) and an integer Bᵀ."""
+    from convgrad.ops import winograd
+
+    b_t, g, a_t = winograd.matrices(r)
+    assert (b_t.shape[0], a_t.shape[0]) == ((1, 1) if r == 1 else (6, 7 - r))
+    assert np.array_equal(b_t, np.round(b_t))
+    rng = np.random.default_rng(r)
+    d, taps = rng.standard_normal(b_t.shape[0]), rng.standard_normal(r)
+    np.testing.assert_allclose(a_t @ ((g @ taps) * (b_t @ d)), np.correlate(d, taps, "valid"),
+                               rtol=1e-13, atol=1e-13)
+
+
+WINOGRAD_CASES = [
+    Case(size=(9, 11), kernel=(3, 3), cin=3, cout=4, batch=2, padding=1),   # partial tiles
+    Case(size=(8, 8), kernel=(3, 3), cin=4, cout=6, batch=3, padding=(2, 0), groups=2),
+    Case(size=(13, 10), kernel=(3, 3), cin=2, cout=3, batch=2, padding=2, dilation=2),
+    Case(size=(12, 15), kernel=(3, 3), cin=2, cout=2, padding=((0, 3), (2, 1)),
+         dilation=(3, 2)),                                                  # 6 phases
+    Case(size=(8, 7), kernel=(3, 3), cin=2, cout=3, padding=3),   # ∂x crops (pads −1)
+    Case(size=(10, 9), kernel=(3, 3), cin=3, cout=2, batch=2, padding="same"),
+    Case(size=(7, 12), kernel=(1, 3), cin=2, cout=3, padding=(0, 3)),       # a row kernel
+    Case(size=(23,), kernel=(3,), cin=3, cout=4, batch=2, padding=2),       # 1-d
+    Case(size=(17,), kernel=(3,), cin=2, cout=2, padding="full", dilation=2),
+    Case(size=(3, 3), kernel=(3, 3)),                                       # one output
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_winograd_matches_torch(case, dtype, monkeypatch):
+    """Forward and ∂x by Winograd (∂w's kernel is ∂L/∂y: im2col), and it really ran."""
+    from convgrad.ops import winograd
+
+    import_optional("numba")
+    ran = []
+    original = winograd.transform_output
+    monkeypatch.setattr(winograd, "transform_output", lambda *a: ran.append(1) or original(*a))
+    with ops.forced_method("winograd"):
+        check_against_torch(replace(case, dtype=dtype))
+    assert ran
+
+
+def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
+    """One tile row per block and a tiny workspace cap: the same float64 numbers."""
+    from convgrad.ops import correlate as core
+
+    import_optional("numba")
+    case = Case(size=(14, 13), kernel=(3, 3), cin=4, cout=6, batch=3, padding=1, dilation=(1, 2))
+    x, w, b = case.arrays()
+    with ops.forced_method("winograd"):
+        whole = ops.conv(x, w, b, **case.opts)
+        monkeypatch.setattr(core, "_WINOGRAD_TILES", 1)
+        old = ops.set_workspace_limit(1)
+        try:
+            blocks = ops.conv(x, w, b, **case.opts)
+        finally:
+            ops.set_workspace_limit(old)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-13, atol=1e-13)
+
+
+def test_winograd_float32_error_stays_small():
+    """F(4×4, 3×3) in float32 on a 64-channel layer: within 3e-5 of the output's scale
+    (direct sums: ~3e-7), as documented."""
+    import_optional("numba")
+    case = Case(size=(30, 30), kernel=(3, 3), cin=64, cout=64, batch=2, padding=1,
+                dtype="float32")
+    x, w, b = case.arrays()
+    y_t = torch_conv_and_grads(replace(case, dtype="float64"), *(a.astype(np.float64)
+                                                                  for a in (x, w, b)))[0]
+    with ops.forced_method("winograd"):
+        err = rel_err(ops.conv(x, w, b, **case.opts).astype(np.float64), y_t)
+    assert 1e-8 < err < 3e-5
+
+
+@pytest.mark.parametrize("x_shape, w_shape, dtype, dilation, want", [
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "float32", (1, 1), "winograd"),  # resnet_3x3
+    ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "float64", (1, 1), "rows"),      # the reference
+    ((8, 1, 32, 58, 58), (1, 32, 32, 3, 3), "float32", (1, 1), "winograd"),
+    ((8, 1, 31, 58, 58), (1, 32, 31, 3, 3), "float32", (1, 1), "rows"),      # C_in < 32
+    ((8, 1, 64, 58, 58), (1, 31, 64, 3, 3), "float32", (1, 1), "rows"),      # C_out < 32
+    ((8, 1, 64, 22, 22), (1, 64, 64, 3, 3), "float32", (1, 1), "winograd"),  # 20 columns
+    ((8, 1, 64, 22, 21), (1, 64, 64, 3, 3), "float32", (1, 1), "rows"),      # 19 columns
+    ((8, 1, 64, 36, 44), (1, 64, 64, 3, 3), "float32", (2, 2), "winograd"),  # phases of 20
+    ((8, 1, 64, 36, 43), (1, 64, 64, 3, 3), "float32", (2, 2), "rows"),      # dilated: 19
+    ((8, 1, 64, 60, 60), (1, 64, 64, 5, 5), "float32", (1, 1), "rows"),      # 5×5: no gain
+])
+def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
+    from convgrad.ops import jit
+
+    import_optional("numba")
+    assert choose_method(x_shape, w_shape, (1, 1), dilation, dtype) == want
+    assert choose_method(x_shape, w_shape, (2, 1), dilation, dtype) in ("im2col", "outrows")
+    with jit.jit_enabled(False):
+        assert choose_method(x_shape, w_shape, (1, 1), dilation, dtype) != "winograd"
+        with ops.forced_method("winograd"):      # falls back without the compiled transforms
+            x = np.ones((1, 1, 5, 5), dtype)
+            np.testing.assert_allclose(ops.conv(x, np.ones((1, 1, 3, 3), dtype)), 9.0)
+
+
+@pytest.mark.parametrize("kernel", [(5, 5), (2, 3), (3, 1), (3, 3, 3), (5,)])
+def test_winograd_falls_back_where_it_does_not_apply(kernel, monkeypatch):
+    """Forced on kernels without 3-tap axes (or 3-d), it is im2col: no transform runs."""
+    from convgrad.ops import winograd
+
+    ran = []
+    monkeypatch.setattr(winograd, "transform_input", lambda *a: ran.append(1))
+    case = Case(size=(7,) * len(kernel), kernel=kernel, cin=2, cout=3, padding=1)
+    with ops.forced_method("winograd"):
+        check_against_reference(case)
+    assert not ran

@@ -92,6 +92,6 @@ def test_set_workspace_limit_rejects_nonsense():
 
 
 def test_forced_method_rejects_unknown_names():
-    with raises(ValueError, "forced_method", "'winograd'", "im2col"):
-        with ops.forced_method("winograd"):
+    with raises(ValueError, "forced_method", "'strassen'", "im2col"):
+        with ops.forced_method("strassen"):
             pass

@@ -1,0 +1,214 @@
+r"""Winograd's minimal filtering F(m, r) for the ``winograd`` method of the correlation.
+
+One axis: m outputs of an r-tap correlation from a tile of α = m + r − 1 inputs d with α
+multiplies instead of m·r (Toom–Cook on the points 0, ±1, ±2, ∞; Lavin & Gray 2016)::
+
+    y = Aᵀ·[(G·g) ⊙ (Bᵀ·d)]          Aᵀ (m×α), G (α×r), Bᵀ (α×α)
+
+Two axes nest: Y = A₀ᵀ·[(G₀·g·G₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·A₁, and the sum over input channels moves
+inside the brackets — per transformed position (e, f) one matmul (Co × Ci) @ (Ci × tiles).
+With α = 6 on each axis of a 3×3 kernel, F(4×4, 3×3) multiplies 36 times per 16 outputs
+instead of 144; the transforms are a few adds per value, compiled (numba) from source written
+out for the matrices (loops over coefficients would cost more than the arithmetic). The
+price is round-off: the points ±2 and the 1/6 in G grow float32 errors from ~3e-7 (direct)
+to ~1e-6–1e-5 of the output's scale; float64 stays at ~1e-14.
+
+>>> b_t, g, a_t = matrices(3)
+>>> a_t.shape, g.shape, b_t.shape
+((4, 6), (6, 3), (6, 6))
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from . import jit
+
+ALPHA = 6                                   # tile length: the points 0, ±1, ±2, ∞
+_POINTS = (0, 1, -1, 2, -2)
+
+
+def fits(kernel: Sequence[int]) -> bool:
+    """The ``winograd`` method takes 3-tap axes — 3×3, 1×3 and 3 (F(4, 3) per axis) — and
+    needs the compiled transforms. (``matrices`` builds any F(m, r) with α = 6, but measured
+    on 5×5 and 1-d 5-tap layers F(2, 5) gains nothing over the direct methods, and each
+    kernel shape is one more compile of ~1.5 s.)"""
+    return (len(kernel) in (1, 2) and kernel[-1] == 3 and all(k in (1, 3) for k in kernel)
+            and jit.available())
+
+
+@functools.cache
+def matrices(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Bᵀ, G, Aᵀ) of F(m, r), m = 7 − r: F(4, 3), F(2, 5), …; r = 1 is the identity (α = 1).
+    Aᵀ and G are Vandermonde evaluations at the points (G divided by the Lagrange
+    denominators, ∞ taking the leading coefficient); Bᵀ is solved from the defining identity
+    Σₑ Aᵀ[k,e]·G[e,l]·Bᵀ[e,i] = [i = k + l] and comes out in small integers (checked)."""
+    if r == 1:
+        one = np.ones((1, 1))
+        return one, one, one
+    m = ALPHA + 1 - r
+    points = [Fraction(p) for p in _POINTS]
+    a_t = np.array([[float(p ** k) for p in points] + [float(k == m - 1)] for k in range(m)])
+    g = np.array([[float(p ** l / math.prod(p - q for q in points if q != p)) for l in range(r)]
+                  for p in points] + [[float(l == r - 1) for l in range(r)]])
+    identity = np.array([[[float(i == k + l) for i in range(ALPHA)] for l in range(r)]
+                         for k in range(m)])
+    system = np.einsum("ke,el->kle", a_t, g).reshape(m * r, ALPHA)
+    b_t = np.round(np.linalg.lstsq(system, identity.reshape(m * r, ALPHA), rcond=None)[0])
+    if not np.allclose(np.einsum("ke,el,ei->kli", a_t, g, b_t), identity, rtol=0, atol=1e-12):
+        raise RuntimeError(f"winograd: no integer Bᵀ for F({m}, {r})")     # cannot happen
+    return b_t, g, a_t
+
+
+def steps(kernel: Sequence[int]) -> tuple[int, ...]:
+    """Outputs per tile along each axis (m)."""
+    return tuple(matrices(r)[2].shape[0] for r in kernel)
+
+
+def transform_kernel(w: np.ndarray) -> np.ndarray:
+    """w (G, Co, Ci, r₀, r₁) → U = G₀·w·G₁ᵀ as (G, α₀α₁, Co, Ci), one matrix per position:
+    one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁)."""
+    groups, co, ci, r0, r1 = w.shape
+    both = np.kron(matrices(r0)[1], matrices(r1)[1]).astype(w.dtype)
+    u = both @ w.reshape(groups * co * ci, r0 * r1).T        # (α₀α₁, G·Co·Ci)
+    u = u.reshape(-1, groups, co, ci)
+    return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
+
+
+def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, first: int,
+                    out: np.ndarray) -> None:
+    """``out[g, e·α₁ + f, c, t] = (B₀ᵀ·d·B₁)[e, f]`` for the α₀×α₁ tiles d, m₀×m₁ apart, of one
+    dilation phase of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x (N, G, C, H, W)
+    padded by ``pads`` ((lo, hi), any sign; zero outside x), ``phase`` = (a₀, a₁). ``tiles`` =
+    (th, tw) per image; out (G, α₀α₁, C, R·tw) holds the R tile rows ``first … first + R − 1``
+    counted over all images (row n·th + i), tile t = (row − first)·tw + j."""
+    (lo0, _), (lo1, _) = pads
+    _kernels(tuple(kernel), x.dtype.name)[0](x, lo0, lo1, *phase, *dilation, *tiles, first, out)
+
+
+def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
+                     first: int, y: np.ndarray) -> None:
+    """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
+    outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
+    y (N, G, C, H, W); m (G, α₀α₁, C, R·tw)."""
+    bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
+    _kernels(tuple(kernel), y.dtype.name)[1](m, bias, *phase, *dilation, *tiles, first, y)
+
+
+@functools.cache
+def _kernels(kernel: tuple[int, int], dtype: str):
+    """Both transforms for this kernel shape and dtype, compiled from generated source."""
+    from numba import njit  # noqa: PLC0415
+
+    namespace = {"np": np}
+    source = _source(kernel, dtype)
+    exec(compile(source, f"<winograd {kernel} {dtype}>", "exec"), namespace)
+    compiled = functools.partial(njit, nogil=True, fastmath=True)
+    return compiled(namespace["transform_input"]), compiled(namespace["transform_output"])
+
+
+def _combination(coefficients, names, dtype: str) -> str:
+    """``Σ cᵢ·nameᵢ`` as source: zero terms left out, ±1 as a sign, constants in ``dtype``."""
+    terms = []
+    for c, name in zip(coefficients, names):
+        if c:
+            sign = "-" if c < 0 else "+"
+            terms.append(f"{sign} {name}" if abs(c) == 1 else
+                         f"{sign} np.{dtype}({abs(c)!r}) * {name}")
+    text = " ".join(terms) or f"+ np.{dtype}(0)"
+    return text[2:] if text.startswith("+ ") else text
+
+
+def _source(kernel: tuple[int, int], dtype: str) -> str:
+    """Source of the two transforms of F(m₀×m₁, r₀×r₁), every coefficient written out.
+
+    Input, per tile row: the α₀ input rows are gathered into a scratch (zero where the
+    padding is, a dilation phase's columns made contiguous), Bᵀ₀ combines them along whole
+    rows, then per tile j the α₁ columns m₁·j … of each are combined by Bᵀ₁. Output, per
+    tile: Aᵀ₀ then Aᵀ₁ on the α₀α₁ products, into a row scratch copied into y's phase."""
+    (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
+    alpha0, alpha1, m0, m1 = b0.shape[0], b1.shape[0], a0.shape[0], a1.shape[0]
+    ind = " " * 4
+    src = [
+        "def transform_input(x, lo0, lo1, p0, p1, d0, d1, th, tw, first, out):",
+        "    images, groups, channels, n0, n1 = x.shape",
+        f"    width = {m1} * tw + {alpha1 - m1}",
+        f"    rows = np.zeros(({alpha0}, width), x.dtype)",
+        f"    t = np.empty(({alpha0}, width), x.dtype)",
+        "    q_first = max(0, -((p1 - lo1) // d1))        # scratch columns that read x",
+        "    q_last = min(width, (n1 - 1 - p1 + lo1) // d1 + 1) if n1 - 1 - p1 + lo1 >= 0 else 0",
+        "    for g in range(groups):",
+        "        for c in range(channels):",
+        "            for tile_row in range(out.shape[3] // tw):",
+        "                r, i = divmod(first + tile_row, th)",
+        "                plane = x[r, g, c]",
+        f"                for k in range({alpha0}):",
+        "                    row = rows[k]",
+        f"                    src = p0 + d0 * ({m0} * i + k) - lo0",
+        "                    if 0 <= src < n0 and q_first < q_last:",
+        "                        line = plane[src]",
+        "                        for q in range(q_first):",
+        "                            row[q] = 0",
+        "                        if d1 == 1:",
+        "                            seg = line[p1 + q_first - lo1:p1 + q_last - lo1]",
+        "                            for q in range(q_last - q_first):",
+        "                                row[q_first + q] = seg[q]",
+        "                        else:",
+        "                            for q in range(q_first, q_last):",
+        "                                row[q] = line[p1 + d1 * q - lo1]",
+        "                        for q in range(q_last, width):",
+        "                            row[q] = 0",
+        "                    else:",
+        "                        for q in range(width):",
+        "                            row[q] = 0",
+        "                for q in range(width):",
+    ]
+    src += [f"{ind * 5}t[{e}, q] = " + _combination(b0[e], [f"rows[{k}, q]" for k in
+                                                            range(alpha0)], dtype)
+            for e in range(alpha0)]
+    src += [f"{ind * 4}t0 = tile_row * tw", f"{ind * 4}for j in range(tw):",
+            f"{ind * 5}b = {m1} * j"]
+    src += [f"{ind * 5}v{e}_{k} = t[{e}, b + {k}]" for e in range(alpha0) for k in range(alpha1)]
+    src += [f"{ind * 5}out[g, {e * alpha1 + f}, c, t0 + j] = "
+            + _combination(b1[f], [f"v{e}_{k}" for k in range(alpha1)], dtype)
+            for e in range(alpha0) for f in range(alpha1)]
+    src += [
+        "",
+        "",
+        "def transform_output(m, bias, p0, p1, d0, d1, th, tw, first, y):",
+        "    images, groups, channels, n0, n1 = y.shape",
+        "    h = (n0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
+        "    w = (n1 - p1 + d1 - 1) // d1",
+        f"    buf = np.empty(({m0}, {m1} * tw), m.dtype)",
+        "    for g in range(groups):",
+        "        for c in range(channels):",
+        "            bias_gc = bias[g, c]",
+        "            for tile_row in range(m.shape[3] // tw):",
+        "                r, i = divmod(first + tile_row, th)",
+        "                t0 = tile_row * tw",
+        "                for j in range(tw):",
+    ]
+    src += [f"{ind * 5}s{e}_{f} = m[g, {e * alpha1 + f}, c, t0 + j]"
+            for e in range(alpha0) for f in range(alpha1)]
+    src += [f"{ind * 5}q{k}_{f} = " + _combination(a0[k], [f"s{e}_{f}" for e in range(alpha0)],
+                                                    dtype)
+            for k in range(m0) for f in range(alpha1)]
+    src += [f"{ind * 5}buf[{k}, {m1} * j + {l}] = bias_gc + ("
+            + _combination(a1[l], [f"q{k}_{f}" for f in range(alpha1)], dtype) + ")"
+            for k in range(m0) for l in range(m1)]
+    src += [
+        f"                for k in range({m0}):",
+        f"                    row = {m0} * i + k",
+        "                    if row >= h:",
+        "                        break",
+        "                    line = y[r, g, c, p0 + d0 * row, p1::d1]",
+        "                    src = buf[k]",
+        "                    for q in range(w):",
+        "                        line[q] = src[q]",
+    ]
+    return "\n".join(src) + "\n"
