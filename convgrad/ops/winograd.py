@@ -80,24 +80,38 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
     return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
 
 
-def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, first: int,
-                    out: np.ndarray) -> None:
+def row_tiles(kernel, tw: int) -> int:
+    """Tile slots per image in a row of ``transform_input``'s layout: its tw tiles and one
+    spare slot (or more) — its tiles start m₁ apart in a scratch of images side by side, and
+    the spare covers the α₁ − m₁ columns that overlap into the next image."""
+    b_t, _, a_t = matrices(kernel[-1])
+    m1, overlap = a_t.shape[0], b_t.shape[0] - a_t.shape[0]
+    return tw + -(-overlap // m1)
+
+
+def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, images: slice,
+                    tile_rows: slice, out: np.ndarray) -> None:
     """``out[g, e·α₁ + f, c, t] = (B₀ᵀ·d·B₁)[e, f]`` for the α₀×α₁ tiles d, m₀×m₁ apart, of one
     dilation phase of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x (N, G, C, H, W)
-    padded by ``pads`` ((lo, hi), any sign; zero outside x), ``phase`` = (a₀, a₁). ``tiles`` =
-    (th, tw) per image; out (G, α₀α₁, C, R·tw) holds the R tile rows ``first … first + R − 1``
-    counted over all images (row n·th + i), tile t = (row − first)·tw + j."""
+    padded by ``pads`` ((lo, hi), any sign; zero outside x), ``phase`` = (a₀, a₁), ``tiles`` =
+    (th, tw) per image. Tile rows i of ``tile_rows`` of the ``images``, images side by side:
+    t = (i − i₀)·B·s + (n − n₀)·s + j with s = ``row_tiles`` slots per image row (the spare
+    slots hold tiles of no output: long inner loops for small images); out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
-    _kernels(tuple(kernel), x.dtype.name)[0](x, lo0, lo1, *phase, *dilation, *tiles, first, out)
+    _kernels(tuple(kernel), x.dtype.name)[0](
+        x, lo0, lo1, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
+        tile_rows.start, tile_rows.stop - tile_rows.start, out)
 
 
 def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
-                     first: int, y: np.ndarray) -> None:
+                     images: slice, tile_rows: slice, y: np.ndarray) -> None:
     """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
-    y (N, G, C, H, W); m (G, α₀α₁, C, R·tw)."""
+    y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
     bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
-    _kernels(tuple(kernel), y.dtype.name)[1](m, bias, *phase, *dilation, *tiles, first, y)
+    _kernels(tuple(kernel), y.dtype.name)[1](
+        m, bias, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
+        tile_rows.start, tile_rows.stop - tile_rows.start, y)
 
 
 @functools.cache
@@ -119,96 +133,108 @@ def _combination(coefficients, names, dtype: str) -> str:
         if c:
             sign = "-" if c < 0 else "+"
             terms.append(f"{sign} {name}" if abs(c) == 1 else
-                         f"{sign} np.{dtype}({abs(c)!r}) * {name}")
+                         f"{sign} np.{dtype}({float(abs(c))!r}) * {name}")
     text = " ".join(terms) or f"+ np.{dtype}(0)"
     return text[2:] if text.startswith("+ ") else text
 
 
 def _source(kernel: tuple[int, int], dtype: str) -> str:
-    """Source of the two transforms of F(m₀×m₁, r₀×r₁), every coefficient written out.
+    """Source of the two transforms of F(m₀×m₁, r₀×r₁), every coefficient written out, as
+    long unit-stride (or stride-m₁) loops that LLVM vectorises.
 
-    Input, per tile row: the α₀ input rows are gathered into a scratch (zero where the
-    padding is, a dilation phase's columns made contiguous), Bᵀ₀ combines them along whole
-    rows, then per tile j the α₁ columns m₁·j … of each are combined by Bᵀ₁. Output, per
-    tile: Aᵀ₀ then Aᵀ₁ on the α₀α₁ products, into a row scratch copied into y's phase."""
+    Input, per channel and block: the α₀ input rows of each tile row of every image are
+    gathered side by side into a scratch (zero where the padding is, a dilation phase's
+    columns made contiguous); Bᵀ₀ combines the rows along the whole scratch, then each of the
+    α₀α₁ planes takes Bᵀ₁ of the α₁ columns m₁·J … of every tile slot J. Output, per channel
+    and block: Aᵀ₀ then Aᵀ₁ along the slots, then each image's m₀ rows are written into its
+    phase of y."""
     (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
     alpha0, alpha1, m0, m1 = b0.shape[0], b1.shape[0], a0.shape[0], a1.shape[0]
+    spare = -(-(alpha1 - m1) // m1)
     ind = " " * 4
     src = [
-        "def transform_input(x, lo0, lo1, p0, p1, d0, d1, th, tw, first, out):",
-        "    images, groups, channels, n0, n1 = x.shape",
-        f"    width = {m1} * tw + {alpha1 - m1}",
-        f"    rows = np.zeros(({alpha0}, width), x.dtype)",
+        "def transform_input(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, out):",
+        "    images, groups, channels, h0, h1 = x.shape",
+        f"    slots = tw + {spare}",
+        f"    seg = {m1} * slots",
+        "    count = ni * nb * slots",
+        f"    width = ni * nb * seg + {alpha1}              # the last slot reads past its image",
+        f"    rows = np.zeros(({alpha0}, width), x.dtype)   # the padding columns stay zero",
         f"    t = np.empty(({alpha0}, width), x.dtype)",
         "    q_first = max(0, -((p1 - lo1) // d1))        # scratch columns that read x",
-        "    q_last = min(width, (n1 - 1 - p1 + lo1) // d1 + 1) if n1 - 1 - p1 + lo1 >= 0 else 0",
+        "    q_last = min(seg, (h1 - 1 - p1 + lo1) // d1 + 1) if h1 - 1 - p1 + lo1 >= 0 else 0",
         "    for g in range(groups):",
         "        for c in range(channels):",
-        "            for tile_row in range(out.shape[3] // tw):",
-        "                r, i = divmod(first + tile_row, th)",
-        "                plane = x[r, g, c]",
+        "            for ii in range(ni):",
         f"                for k in range({alpha0}):",
-        "                    row = rows[k]",
-        f"                    src = p0 + d0 * ({m0} * i + k) - lo0",
-        "                    if 0 <= src < n0 and q_first < q_last:",
-        "                        line = plane[src]",
-        "                        for q in range(q_first):",
-        "                            row[q] = 0",
-        "                        if d1 == 1:",
-        "                            seg = line[p1 + q_first - lo1:p1 + q_last - lo1]",
+        f"                    src = p0 + d0 * ({m0} * (i0 + ii) + k) - lo0",
+        "                    inside = 0 <= src < h0 and q_first < q_last",
+        "                    for n in range(nb):",
+        "                        at = (ii * nb + n) * seg",
+        "                        row = rows[k, at + q_first:at + max(q_first, q_last)]",
+        "                        if inside and d1 == 1:",
+        "                            part = x[n0 + n, g, c, src, p1 + q_first - lo1:]",
         "                            for q in range(q_last - q_first):",
-        "                                row[q_first + q] = seg[q]",
+        "                                row[q] = part[q]",
+        "                        elif inside:",
+        "                            line = x[n0 + n, g, c, src]",
+        "                            for q in range(q_last - q_first):",
+        "                                row[q] = line[p1 + d1 * (q_first + q) - lo1]",
         "                        else:",
-        "                            for q in range(q_first, q_last):",
-        "                                row[q] = line[p1 + d1 * q - lo1]",
-        "                        for q in range(q_last, width):",
-        "                            row[q] = 0",
-        "                    else:",
-        "                        for q in range(width):",
-        "                            row[q] = 0",
-        "                for q in range(width):",
+        "                            for q in range(len(row)):",
+        "                                row[q] = 0",
     ]
-    src += [f"{ind * 5}t[{e}, q] = " + _combination(b0[e], [f"rows[{k}, q]" for k in
-                                                            range(alpha0)], dtype)
-            for e in range(alpha0)]
-    src += [f"{ind * 4}t0 = tile_row * tw", f"{ind * 4}for j in range(tw):",
-            f"{ind * 5}b = {m1} * j"]
-    src += [f"{ind * 5}v{e}_{k} = t[{e}, b + {k}]" for e in range(alpha0) for k in range(alpha1)]
-    src += [f"{ind * 5}out[g, {e * alpha1 + f}, c, t0 + j] = "
-            + _combination(b1[f], [f"v{e}_{k}" for k in range(alpha1)], dtype)
-            for e in range(alpha0) for f in range(alpha1)]
+    for e in range(alpha0):
+        src += [f"{ind * 3}dst = t[{e}]", f"{ind * 3}for q in range(width):",
+                f"{ind * 4}dst[q] = " + _combination(b0[e], [f"rows[{k}, q]" for k in
+                                                             range(alpha0)], dtype)]
+    for e in range(alpha0):
+        src += [f"{ind * 3}te = t[{e}]"]
+        for f in range(alpha1):
+            names = [f"te[{m1} * j + {k}]" for k in range(alpha1)]
+            src += [f"{ind * 3}dst = out[g, {e * alpha1 + f}, c]",
+                    f"{ind * 3}for j in range(count):",
+                    f"{ind * 4}dst[j] = " + _combination(b1[f], names, dtype)]
     src += [
         "",
         "",
-        "def transform_output(m, bias, p0, p1, d0, d1, th, tw, first, y):",
-        "    images, groups, channels, n0, n1 = y.shape",
-        "    h = (n0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
-        "    w = (n1 - p1 + d1 - 1) // d1",
-        f"    buf = np.empty(({m0}, {m1} * tw), m.dtype)",
+        "def transform_output(m, bias, p0, p1, d0, d1, tw, n0, nb, i0, ni, y):",
+        "    images, groups, channels, h0, h1 = y.shape",
+        "    h = (h0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
+        "    w = (h1 - p1 + d1 - 1) // d1",
+        f"    slots = tw + {spare}",
+        "    count = ni * nb * slots",
+        f"    q = np.empty(({m0}, {alpha1}, count), m.dtype)",
+        f"    o = np.empty(({m0}, {m1}, count), m.dtype)",
         "    for g in range(groups):",
         "        for c in range(channels):",
         "            bias_gc = bias[g, c]",
-        "            for tile_row in range(m.shape[3] // tw):",
-        "                r, i = divmod(first + tile_row, th)",
-        "                t0 = tile_row * tw",
-        "                for j in range(tw):",
     ]
-    src += [f"{ind * 5}s{e}_{f} = m[g, {e * alpha1 + f}, c, t0 + j]"
-            for e in range(alpha0) for f in range(alpha1)]
-    src += [f"{ind * 5}q{k}_{f} = " + _combination(a0[k], [f"s{e}_{f}" for e in range(alpha0)],
-                                                    dtype)
-            for k in range(m0) for f in range(alpha1)]
-    src += [f"{ind * 5}buf[{k}, {m1} * j + {l}] = bias_gc + ("
-            + _combination(a1[l], [f"q{k}_{f}" for f in range(alpha1)], dtype) + ")"
-            for k in range(m0) for l in range(m1)]
+    for f in range(alpha1):
+        src += [f"{ind * 3}s{e} = m[g, {e * alpha1 + f}, c]" for e in range(alpha0)]
+        for k in range(m0):
+            src += [f"{ind * 3}dst = q[{k}, {f}]", f"{ind * 3}for j in range(count):",
+                    f"{ind * 4}dst[j] = " + _combination(a0[k], [f"s{e}[j]" for e in
+                                                                 range(alpha0)], dtype)]
+    for k in range(m0):
+        for l in range(m1):
+            src += [f"{ind * 3}dst = o[{k}, {l}]", f"{ind * 3}for j in range(count):",
+                    f"{ind * 4}dst[j] = bias_gc + ("
+                    + _combination(a1[l], [f"q[{k}, {f}, j]" for f in range(alpha1)], dtype)
+                    + ")"]
     src += [
+        "            for ii in range(ni):",
         f"                for k in range({m0}):",
-        f"                    row = {m0} * i + k",
+        f"                    row = {m0} * (i0 + ii) + k",
         "                    if row >= h:",
         "                        break",
-        "                    line = y[r, g, c, p0 + d0 * row, p1::d1]",
-        "                    src = buf[k]",
-        "                    for q in range(w):",
-        "                        line[q] = src[q]",
+        "                    for n in range(nb):",
+        "                        line = y[n0 + n, g, c, p0 + d0 * row, p1::d1]",
+        "                        at = (ii * nb + n) * slots",
     ]
+    src += [f"{ind * 6}o{l} = o[k, {l}, at:at + slots]" for l in range(m1)]
+    src += [f"{ind * 6}for j in range(w // {m1}):"]
+    src += [f"{ind * 7}line[{m1} * j + {l}] = o{l}[j]" for l in range(m1)]
+    src += [f"{ind * 6}for l in range(w % {m1}):",
+            f"{ind * 7}line[w - w % {m1} + l] = o[k, l, at + w // {m1}]"]
     return "\n".join(src) + "\n"
