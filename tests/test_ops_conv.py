@@ -600,16 +600,18 @@ WINOGRAD_CASES = [
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
 def test_winograd_matches_torch(case, dtype, monkeypatch):
-    """Forward and ∂x by Winograd (∂w's kernel is ∂L/∂y: im2col), and it really ran."""
+    """Forward, ∂x and ∂w (the transposed transforms) by Winograd — and they really ran."""
     from convgrad.ops import winograd
 
     import_optional("numba")
     ran = []
-    original = winograd.transform_output
-    monkeypatch.setattr(winograd, "transform_output", lambda *a: ran.append(1) or original(*a))
+    for name in ("transform_output", "transform_gradient"):
+        original = getattr(winograd, name)
+        monkeypatch.setattr(winograd, name,
+                            lambda *a, name=name, f=original: ran.append(name) or f(*a))
     with ops.forced_method("winograd"):
         check_against_torch(replace(case, dtype=dtype))
-    assert ran
+    assert set(ran) == {"transform_output", "transform_gradient"}
 
 
 def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
@@ -657,6 +659,7 @@ def test_winograd_float32_error_stays_small():
     ((8, 1, 64, 60, 60), (1, 64, 64, 5, 5), "float32", (1, 1), "rows"),      # 5×5: no gain
 ])
 def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
+    """The forward form (3×3 kernel); the weight form's cases are below."""
     from convgrad.ops import jit
 
     import_optional("numba")
@@ -667,6 +670,23 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
         with ops.forced_method("winograd"):      # falls back without the compiled transforms
             x = np.ones((1, 1, 5, 5), dtype)
             np.testing.assert_allclose(ops.conv(x, np.ones((1, 1, 3, 3), dtype)), 9.0)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, want", [
+    # a weight gradient: x (C_in, G, N, *S), ∂L/∂y (G, C_out, N, *M) as the kernel, the
+    # layer's dilation as the window step; its output is the 3×3 kernel
+    ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "winograd"),     # resnet_3x3's ∂w
+    ((32, 1, 8, 18, 18), (1, 32, 8, 16, 16), (1, 1), "winograd"),     # 16 columns
+    ((32, 1, 8, 17, 17), (1, 32, 8, 15, 15), (1, 1), "outrows"),      # 15 columns
+    ((31, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "outrows"),      # C_in < 32
+    ((64, 1, 8, 36, 36), (1, 64, 8, 32, 32), (2, 2), "winograd"),     # dilated: phases of 16
+    ((64, 1, 8, 58, 58), (1, 64, 8, 54, 54), (1, 1), "outrows"),      # a 5×5 kernel
+])
+def test_winograd_weight_choice_boundaries(x_shape, w_shape, stride, want):
+    import_optional("numba")
+    assert choose_method(x_shape, w_shape, stride, (1, 1), "float32") == want
+    assert choose_method(x_shape, w_shape, stride, (1, 1), "float64") != "winograd"
+    assert choose_method(x_shape, w_shape, stride, (2, 2), "float32") != "winograd"  # s = 2
 
 
 @pytest.mark.parametrize("kernel", [(5, 5), (2, 3), (3, 1), (3, 3, 3), (5,)])

@@ -39,11 +39,13 @@ multiplies they need (measured on the project machine):
 ``winograd`` stride 1, 3-tap axes (3×3, 1×3, 3): Winograd's F(4, 3) per axis (winograd.py) —
              x's overlapping 6×6 tiles and w transformed, 36 matmuls (Co × Ci) @ (Ci × tiles)
              instead of the 144 multiplies per 16 outputs of the direct sum, transformed back;
-             the transforms compiled (numba). Chosen for float32 only, from 32 input and
-             output channels and 16 output columns (per dilation phase): 0.6–0.9× the time
-             of the direct methods there (resnet_3x3's forward 9.4 → 6.4 ms). Its float32
-             error is ~1e-6–1e-5 of the output's scale (direct: ~3e-7); float64, the
-             reference, keeps the direct sums.
+             the transforms compiled (numba). Its transpose computes such a layer's weight
+             gradient (a correlation with a 3-tap *output*): x's tiles and ∂L/∂y's blocks
+             transformed, 36 matmuls (Co × tiles) @ (tiles × Ci), G₀ᵀ·(·)·G₁. Chosen for
+             float32 only, from 32 input and output channels and 16 output columns (per
+             dilation phase): 0.6–0.9× the time of the direct methods there (resnet_3x3's
+             forward 9.4 → 6.4 ms, ∂w 10.6 → 7.6). Its float32 error is ~1e-6–1e-5 of the
+             output's scale (direct: ~3e-7); float64, the reference, keeps the direct sums.
 """
 
 from __future__ import annotations
@@ -163,19 +165,23 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     padded = x.shape[:3] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads))
     method = getattr(_state, "method", None) or choose_method(padded, w.shape, stride, dilation,
                                                               x.dtype)
+    form = _winograd_form(x.shape, w.shape, stride, dilation, pads)
     if method == "rows" and (stride[0] != 1 or x.ndim < 5):
         method = "im2col"
     elif method == "outrows" and dilation[0] != 1:
         method = "im2col"
-    elif method not in ("im2col", "window", "rows", "outrows") and any(s != 1 for s in stride):
+    elif method == "winograd" and form is None:
         method = "im2col"
-    elif method == "winograd" and not winograd.fits(w.shape[3:]):
+    elif method not in ("im2col", "window", "rows", "outrows", "winograd") and any(
+            s != 1 for s in stride):
         method = "im2col"
     if _compiled_depthwise(method, x, w, stride):
         return _depthwise(method, x, w, stride, dilation, pads, bias)
     if method == "rows" and _row_columns_bytes(x, w, stride, dilation, pads) > _budget() // 2:
         method = "im2col"           # one image's columns would break the cap: im2col's row tiles
-    if method == "winograd":        # pads applied inside its compiled input transform
+    if method == "winograd":        # pads applied inside its compiled transforms
+        if form == "weight":
+            return _add_bias(_winograd_weight(x, w, stride, pads), bias)
         return _winograd(x, w, dilation, pads, bias)
     if method in ("rows", "stacked"):
         if any(max(-lo, 0) + max(-hi, 0) > n for n, (lo, hi) in zip(x.shape[3:], pads)):
@@ -238,11 +244,15 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "window"                         # the kernel covers x: a pointwise ∂w
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
-    if (dtype is not None and np.dtype(dtype) == np.float32 and tuple(kernel) == (3, 3)
-            and all(s == 1 for s in stride) and min(ci, co) >= _WINOGRAD_CHANNELS
-            and (x_shape[4] - 2 * dilation[1]) // dilation[1] >= _WINOGRAD_WIDTH
-            and winograd.fits(kernel)):
-        return "winograd"                       # 36 multiplies per 16 outputs, not 144
+    if dtype is not None and np.dtype(dtype) == np.float32 and len(kernel) == 2:
+        form = _winograd_form(x_shape, w_shape, stride, dilation)
+        # channels and output columns per dilation phase of the convolution it computes
+        channels, columns = (
+            (min(ci, co), (x_shape[4] - 2 * dilation[1]) // dilation[1]) if form == "forward"
+            else (min(x_shape[0], co), -(-kernel[1] // stride[1])))
+        if (form is not None and channels >= _WINOGRAD_CHANNELS
+                and columns >= _WINOGRAD_WIDTH):
+            return "winograd"                   # 36 multiplies per 16 outputs, not 144
     if pk > out_per_image and dilation[0] == 1:
         out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1
         if out_rows > 1 and x_shape[0] * outputs // out_rows >= _OUTROWS_GEMM_ROWS:
@@ -525,6 +535,77 @@ def _stacked(x, w, stride, dilation, pads, bias=None, split=None):
     return y if compiled else _add_bias(y, bias)
 
 
+def _winograd_form(x_shape, w_shape, stride, dilation, pads=None) -> str | None:
+    """Which Winograd computation this correlation is, if any: ``"forward"`` — a 3-tap kernel
+    (3×3, 1×3, 3), stride 1 — or ``"weight"`` — a 3-tap *output* at dilation 1: the weight
+    gradient of such a layer (its forward dilation is our stride), x (C_in, G, N, *S) and
+    the kernel ∂L/∂y (G, C_out, N, *M)."""
+    kernel = tuple(w_shape[3:])
+    size = [n + (lo + hi if pads else 0) for n, (lo, hi) in
+            zip(x_shape[3:], pads or ((0, 0),) * len(kernel))]
+    out = tuple((n - d * (k - 1) - 1) // s + 1
+                for n, k, s, d in zip(size, kernel, stride, dilation))
+    if all(s == 1 for s in stride) and winograd.fits(kernel):
+        return "forward"
+    if all(d == 1 for d in dilation) and winograd.fits(out):
+        return "weight"
+    return None
+
+
+def _winograd_weight(x, dy, stride, pads):
+    """The weight gradient of a 3-tap layer by Winograd — the transpose of its forward:
+    ∂L/∂w = G₀ᵀ·[Σ_tiles (A₀·δ·A₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·G₁ per (C_out, C_in), the sum over tiles
+    and images one matmul per transformed position (C_out × tiles) @ (tiles × C_in), deep in
+    the contracted axis. x (C_in, G, N, *S) and dy (G, C_out, N, *M) as ``_weight_grad_chunk``
+    passes them; ``stride`` is the layer's dilation (its phases), ``pads`` its padding."""
+    if x.ndim == 4:                         # 1-d as a single row
+        dw = _winograd_weight(x[:, :, :, None], dy[..., None, :], (1, *stride), ((0, 0), *pads))
+        return dw[:, :, :, 0]
+    ci, groups, batch = x.shape[:3]
+    co = dy.shape[1]
+    kernel = tuple((n + lo + hi - m) // s + 1
+                   for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
+    xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
+    positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
+    products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
+    for block, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch, (groups, positions),
+                                        (ci, co), x.dtype):
+        winograd.transform_input(xf, kernel, pads, *block, v)
+        winograd.transform_gradient(dyf, kernel, *block, d)
+        products += parallel.matmul(d, v.transpose(0, 1, 3, 2))
+    return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
+
+
+def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype):
+    """The blocks of a Winograd computation whose output (per image) has ``size``: per
+    dilation phase, tile rows with each row of every image of a group side by side — long
+    inner loops for small images — at most ``_WINOGRAD_TILES`` slots and half the cache budget
+    and workspace cap. Yields ((phase, dilation, tiles, images, tile rows), and the two
+    transformed operands' workspaces (G, α₀α₁, C, slots) for ``channels`` (C_in, C_out))."""
+    steps = winograd.steps(kernel)
+    slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
+    for phase in np.ndindex(*dilation):
+        outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
+        tiles = [-(-n // m) for n, m in zip(outputs, steps)]
+        if min(tiles) <= 0:
+            continue
+        slots = winograd.row_tiles(kernel, tiles[1])
+        most = max(slots, min(_WINOGRAD_TILES, min(_budget() // 2, _TILE_BYTES) // slot_bytes))
+        per_group = max(1, min(batch, most // slots))
+        per_block = max(1, min(tiles[0], most // (per_group * slots)))
+        for n0 in range(0, batch, per_group):
+            images = slice(n0, min(n0 + per_group, batch))
+            for i0 in range(0, tiles[0], per_block):
+                rows = slice(i0, min(i0 + per_block, tiles[0]))
+                count = (images.stop - n0) * (rows.stop - i0) * slots
+                # an odd row length: with an even one (a multiple of 16: 32×32 images) the
+                # α₀α₁ planes a transform writes or reads at once can share one cache set
+                # (measured 3× slower transforms)
+                first, second = (_workspace(dtype, (*planes, c, count | 1), slot)[..., :count]
+                                 for c, slot in zip(channels, ("columns", "taps")))
+                yield (phase, dilation, tiles, images, rows), first, second
+
+
 def _winograd(x, w, dilation, pads, bias=None):
     """Stride-1 correlation by Winograd's F(m, r) per axis (``winograd.py``), 1-d and 2-d:
     transform x's tiles and w, contract the channels by α₀α₁ matmuls (Co × Ci) @ (Ci × tiles),
@@ -540,37 +621,13 @@ def _winograd(x, w, dilation, pads, bias=None):
             for n, (lo, hi), k, d in zip(x.shape[3:], pads, kernel, dilation)]
     y = np.empty((batch, groups, co, *size), dtype=x.dtype)
     u = winograd.transform_kernel(w)
-    positions, steps = u.shape[1], winograd.steps(kernel)
+    positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)
-    for phase in np.ndindex(*dilation):
-        outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
-        tiles = [-(-n // m) for n, m in zip(outputs, steps)]
-        if min(tiles) <= 0:
-            continue
-        # blocks of tile rows, each row of every image of a group side by side: long inner
-        # loops for small images, transforms and matmuls within the cache and the cap
-        slots = winograd.row_tiles(kernel, tiles[1])
-        slot_bytes = groups * positions * (ci + co) * x.dtype.itemsize
-        most = max(slots, min(_WINOGRAD_TILES, min(_budget() // 2, _TILE_BYTES) // slot_bytes))
-        per_group = max(1, min(batch, most // slots))
-        per_block = max(1, min(tiles[0], most // (per_group * slots)))
-        for n0 in range(0, batch, per_group):
-            images = slice(n0, min(n0 + per_group, batch))
-            for i0 in range(0, tiles[0], per_block):
-                rows = slice(i0, min(i0 + per_block, tiles[0]))
-                count = (images.stop - n0) * (rows.stop - i0) * slots
-                # an odd row length: with an even one (a multiple of 16: 32×32 images) the
-                # α₀α₁ planes that a transform writes or reads at once can share one cache
-                # set (measured 3× slower transforms)
-                length = count | 1
-                v = _workspace(x.dtype, (groups, positions, ci, length))[..., :count]
-                winograd.transform_input(x, kernel, pads, phase, dilation, tiles, images,
-                                         rows, v)
-                m = _workspace(x.dtype, (groups, positions, co, length), slot="taps")
-                m = m[..., :count]
-                parallel.matmul(u, v, out=m)
-                winograd.transform_output(m, kernel, bias, phase, dilation, tiles, images,
-                                          rows, y)
+    for block, v, m in _winograd_blocks(size, kernel, dilation, batch, (groups, positions),
+                                        (ci, co), x.dtype):
+        winograd.transform_input(x, kernel, pads, *block, v)
+        parallel.matmul(u, v, out=m)
+        winograd.transform_output(m, kernel, bias, *block, y)
     return y
 
 

@@ -8,10 +8,13 @@ multiplies instead of m·r (Toom–Cook on the points 0, ±1, ±2, ∞; Lavin & 
 Two axes nest: Y = A₀ᵀ·[(G₀·g·G₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·A₁, and the sum over input channels moves
 inside the brackets — per transformed position (e, f) one matmul (Co × Ci) @ (Ci × tiles).
 With α = 6 on each axis of a 3×3 kernel, F(4×4, 3×3) multiplies 36 times per 16 outputs
-instead of 144; the transforms are a few adds per value, compiled (numba) from source written
-out for the matrices (loops over coefficients would cost more than the arithmetic). The
-price is round-off: the points ±2 and the 1/6 in G grow float32 errors from ~3e-7 (direct)
-to ~1e-6–1e-5 of the output's scale; float64 stays at ~1e-14.
+instead of 144. The weight gradient is the transpose of the same bilinear map:
+∂L/∂g = G₀ᵀ·[Σ_tiles (A₀·δ·A₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·G₁ for output-gradient blocks δ, the sum over
+tiles and images one deep matmul per transformed position. The transforms are a few adds
+per value, compiled (numba) from source written out for the matrices (loops over
+coefficients would cost more than the arithmetic). The price is round-off: the points ±2
+and the 1/6 in G grow float32 errors from ~3e-7 (direct) to ~1e-6–1e-5 of the output's
+scale; float64 stays at ~1e-14.
 
 >>> b_t, g, a_t = matrices(3)
 >>> a_t.shape, g.shape, b_t.shape
@@ -109,21 +112,49 @@ def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dila
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
     bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
-    _kernels(tuple(kernel), y.dtype.name)[1](
+    _kernels(tuple(kernel), y.dtype.name)[2](
         m, bias, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
         tile_rows.start, tile_rows.stop - tile_rows.start, y)
 
 
+def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: slice,
+                       tile_rows: slice, out: np.ndarray) -> None:
+    """The transpose of ``transform_output`` (for the weight gradient): ``out[g, e·α₁ + f, o, t]
+    = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of one dilation phase of dy (N, G, Co, *M),
+    ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
+    numbering (the spare slots are zero: they meet no output)."""
+    _kernels(tuple(kernel), dy.dtype.name)[1](
+        dy, 0, 0, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
+        tile_rows.start, tile_rows.stop - tile_rows.start, out)
+
+
+def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
+    """(G, α₀α₁, Co, Ci) sums Σ_t Ŷ·V̂ᵀ → the weight gradient (G, Co, Ci, r₀, r₁) = G₀ᵀ·(·)·G₁
+    per (o, c): the transpose of ``transform_kernel``."""
+    groups, _, co, ci = products.shape
+    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1]).astype(products.dtype)
+    dw = both.T @ products.reshape(groups, -1, co * ci)       # (G, r₀r₁, Co·Ci)
+    return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
+
+
 @functools.cache
 def _kernels(kernel: tuple[int, int], dtype: str):
-    """Both transforms for this kernel shape and dtype, compiled from generated source."""
+    """The transforms (input, gradient, output) for this kernel shape and dtype, compiled
+    from generated source."""
     from numba import njit  # noqa: PLC0415
 
+    (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
+    steps = (a0.shape[0], a1.shape[0])
+    spare = row_tiles(kernel, 0)
+    source = "\n\n".join([
+        _gather_source("transform_input", (b0, b1), steps, spare, dtype),
+        _gather_source("transform_gradient", (a0.T, a1.T), steps, spare, dtype),
+        _output_source(kernel, dtype)])
     namespace = {"np": np}
-    source = _source(kernel, dtype)
     exec(compile(source, f"<winograd {kernel} {dtype}>", "exec"), namespace)
     compiled = functools.partial(njit, nogil=True, fastmath=True)
-    return compiled(namespace["transform_input"]), compiled(namespace["transform_output"])
+    return tuple(compiled(namespace[name]) for name in
+                 ("transform_input", "transform_gradient", "transform_output"))
 
 
 def _combination(coefficients, names, dtype: str) -> str:
@@ -138,35 +169,33 @@ def _combination(coefficients, names, dtype: str) -> str:
     return text[2:] if text.startswith("+ ") else text
 
 
-def _source(kernel: tuple[int, int], dtype: str) -> str:
-    """Source of the two transforms of F(m₀×m₁, r₀×r₁), every coefficient written out, as
-    long unit-stride (or stride-m₁) loops that LLVM vectorises.
+def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
+    """Source of a tile transform ``M₀·d·M₁ᵀ`` for tiles d of ``M.shape[1]`` rows and columns
+    that start ``steps`` apart — Bᵀ on the overlapping α-tiles of x, or A (α×m) on dy's
+    m-blocks — every coefficient written out, as long loops that LLVM vectorises.
 
-    Input, per channel and block: the α₀ input rows of each tile row of every image are
-    gathered side by side into a scratch (zero where the padding is, a dilation phase's
-    columns made contiguous); Bᵀ₀ combines the rows along the whole scratch, then each of the
-    α₀α₁ planes takes Bᵀ₁ of the α₁ columns m₁·J … of every tile slot J. Output, per channel
-    and block: Aᵀ₀ then Aᵀ₁ along the slots, then each image's m₀ rows are written into its
-    phase of y."""
-    (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
-    alpha0, alpha1, m0, m1 = b0.shape[0], b1.shape[0], a0.shape[0], a1.shape[0]
-    spare = -(-(alpha1 - m1) // m1)
+    Per channel and block: the rows of each tile row of every image are gathered side by
+    side into a scratch (zero where the padding is, a dilation phase's columns made
+    contiguous); M₀ combines the rows along the whole scratch, then each of the α₀α₁ planes
+    takes M₁ of the columns m₁·J … of every tile slot J."""
+    (t0, t1), (m0, m1) = mats, steps
+    alpha0, alpha1, span0, span1 = t0.shape[0], t1.shape[0], t0.shape[1], t1.shape[1]
     ind = " " * 4
     src = [
-        "def transform_input(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, out):",
+        f"def {name}(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, out):",
         "    images, groups, channels, h0, h1 = x.shape",
         f"    slots = tw + {spare}",
         f"    seg = {m1} * slots",
         "    count = ni * nb * slots",
-        f"    width = ni * nb * seg + {alpha1}              # the last slot reads past its image",
-        f"    rows = np.zeros(({alpha0}, width), x.dtype)   # the padding columns stay zero",
+        f"    width = ni * nb * seg + {span1}              # the last slot reads past its image",
+        f"    rows = np.zeros(({span0}, width), x.dtype)   # the padding columns stay zero",
         f"    t = np.empty(({alpha0}, width), x.dtype)",
         "    q_first = max(0, -((p1 - lo1) // d1))        # scratch columns that read x",
         "    q_last = min(seg, (h1 - 1 - p1 + lo1) // d1 + 1) if h1 - 1 - p1 + lo1 >= 0 else 0",
         "    for g in range(groups):",
         "        for c in range(channels):",
         "            for ii in range(ni):",
-        f"                for k in range({alpha0}):",
+        f"                for k in range({span0}):",
         f"                    src = p0 + d0 * ({m0} * (i0 + ii) + k) - lo0",
         "                    inside = 0 <= src < h0 and q_first < q_last",
         "                    for n in range(nb):",
@@ -186,18 +215,26 @@ def _source(kernel: tuple[int, int], dtype: str) -> str:
     ]
     for e in range(alpha0):
         src += [f"{ind * 3}dst = t[{e}]", f"{ind * 3}for q in range(width):",
-                f"{ind * 4}dst[q] = " + _combination(b0[e], [f"rows[{k}, q]" for k in
-                                                             range(alpha0)], dtype)]
+                f"{ind * 4}dst[q] = " + _combination(t0[e], [f"rows[{k}, q]" for k in
+                                                             range(span0)], dtype)]
     for e in range(alpha0):
         src += [f"{ind * 3}te = t[{e}]"]
         for f in range(alpha1):
-            names = [f"te[{m1} * j + {k}]" for k in range(alpha1)]
+            names = [f"te[{m1} * j + {k}]" for k in range(span1)]
             src += [f"{ind * 3}dst = out[g, {e * alpha1 + f}, c]",
                     f"{ind * 3}for j in range(count):",
-                    f"{ind * 4}dst[j] = " + _combination(b1[f], names, dtype)]
-    src += [
-        "",
-        "",
+                    f"{ind * 4}dst[j] = " + _combination(t1[f], names, dtype)]
+    return "\n".join(src) + "\n"
+
+
+def _output_source(kernel: tuple[int, int], dtype: str) -> str:
+    """Source of the output transform: per channel and block, Aᵀ₀ then Aᵀ₁ along the tile
+    slots, plus the bias, then each image's m₀ rows written into its phase of y."""
+    (_, _, a0), (_, _, a1) = (matrices(r) for r in kernel)
+    alpha0, alpha1, m0, m1 = a0.shape[1], a1.shape[1], a0.shape[0], a1.shape[0]
+    spare = row_tiles(kernel, 0)
+    ind = " " * 4
+    src = [
         "def transform_output(m, bias, p0, p1, d0, d1, tw, n0, nb, i0, ni, y):",
         "    images, groups, channels, h0, h1 = y.shape",
         "    h = (h0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
