@@ -195,7 +195,7 @@ def machine_facts(compare_torch: bool) -> dict:
              "python": platform.python_version(), "numpy": np.__version__,
              "blas": _blas_info(),
              "fft": "scipy.fft" if correlate.FFT_OPTIONS else "numpy.fft",
-             "compiled_depthwise": jit.available()}
+             "compiled_kernels": jit.available()}
     if compare_torch:
         import torch  # noqa: PLC0415
 
@@ -258,7 +258,9 @@ def markdown(result: dict, command: str) -> str:
     lines = ["# convgrad benchmark results", "",
              f"Regenerate with `{command}`. Forward + backward computes ∂x, ∂w and ∂b through "
              f"the public autograd path (`F.conv` + `backward`); GFLOP/s counts 3 passes of "
-             f"2·N·C_out·(C_in/groups)·ΠK·Π(out); % GEMM peak is against a square NumPy matmul "
+             f"2·N·C_out·(C_in/groups)·ΠK·Π(out), the direct sum's arithmetic (layers computed "
+             f"by FFT or Winograd do less, so they can pass the layer's GEMM ceiling); "
+             f"% GEMM peak is against a square NumPy matmul "
              f"timed in the same run; layer GEMM is one matmul of the layer's own im2col shape "
              f"(C_out/g × C_in/g·ΠK × N·ΠM per group, no copies) — the BLAS ceiling for that "
              f"shape, which for skinny layers is well below the square peak; extra MiB is the "
@@ -267,8 +269,8 @@ def markdown(result: dict, command: str) -> str:
              f"absolute times.", "",
              f"- date: {m['date']}", f"- CPU: {m['cpu']} ({m['cores']} cores)",
              f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}",
-             f"- FFT: {m['fft']}; compiled depthwise taps (numba): "
-             f"{'yes' if m['compiled_depthwise'] else 'no'}"]
+             f"- FFT: {m['fft']}; compiled kernels (numba: depthwise taps, tap sums, Winograd "
+             f"transforms): {'yes' if m['compiled_kernels'] else 'no'}"]
     if compare:
         lines.append(f"- PyTorch {m['torch']} (CPU, {m['torch_threads']} threads)")
     lines += ["- GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s"

@@ -1,6 +1,7 @@
 """convgrad.ops against PyTorch (semantics), the plain-loop definitions and finite differences."""
 
 import importlib
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -412,6 +413,8 @@ def test_non_contiguous_inputs(method):
     Case(size=(20, 19), kernel=(3, 3), cin=2, cout=2, batch=2, dilation=(2, 3), groups=2),
     Case(size=(9, 8), kernel=(3, 3), cin=4, cout=4, batch=2, padding=1, groups=4,
          dtype="float32"),
+    Case(size=(20,), kernel=(9,), cin=2, cout=2, padding=((3, 5),), groups=2),  # 9 taps, 1-d
+    Case(size=(7, 8), kernel=(2, 4), cin=2, cout=2, padding=1, groups=2),     # eight taps
 ], ids=str)
 def test_compiled_depthwise_matches_numpy_and_torch(case):
     """The numba kernels (the `fast` extra: depthwise taps, depthwise ∂w dot products) and the
@@ -700,3 +703,22 @@ def test_winograd_falls_back_where_it_does_not_apply(kernel, monkeypatch):
     with ops.forced_method("winograd"):
         check_against_reference(case)
     assert not ran
+
+
+def test_winograd_automatic_choice_can_be_switched_off():
+    """``use_winograd(False)`` and ``CONVGRAD_WINOGRAD=0``: float32 gets the direct methods."""
+    import subprocess
+    import sys
+
+    import_optional("numba")
+    x_shape, w_shape = (8, 1, 64, 58, 58), (1, 64, 64, 3, 3)
+    assert choose_method(x_shape, w_shape, (1, 1), (1, 1), "float32") == "winograd"
+    with ops.use_winograd(False):
+        assert choose_method(x_shape, w_shape, (1, 1), (1, 1), "float32") == "rows"
+    assert choose_method(x_shape, w_shape, (1, 1), (1, 1), "float32") == "winograd"
+    code = ("from convgrad.ops.correlate import choose_method; print(choose_method("
+            f"{x_shape}, {w_shape}, (1, 1), (1, 1), 'float32'))")
+    for value, want in (("0", "rows"), ("1", "winograd")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "CONVGRAD_WINOGRAD": value}, check=True)
+        assert out.stdout.strip() == want

@@ -244,7 +244,8 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "window"                         # the kernel covers x: a pointwise ∂w
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
-    if dtype is not None and np.dtype(dtype) == np.float32 and len(kernel) == 2:
+    if (dtype is not None and np.dtype(dtype) == np.float32 and len(kernel) == 2
+            and winograd.automatic()):
         form = _winograd_form(x_shape, w_shape, stride, dilation)
         # channels and output columns per dilation phase of the convolution it computes
         channels, columns = (

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from contextlib import contextmanager
 from fractions import Fraction
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -34,6 +36,26 @@ from . import jit
 
 ALPHA = 6                                   # tile length: the points 0, ±1, ±2, ∞
 _POINTS = (0, 1, -1, 2, -2)
+_automatic = os.environ.get("CONVGRAD_WINOGRAD", "1") != "0"
+
+
+def automatic() -> bool:
+    """Whether the method rule may choose Winograd (float32 layers that pay; see
+    ``correlate.choose_method``). ``CONVGRAD_WINOGRAD=0`` or ``use_winograd(False)``: never —
+    float32 results then come from direct sums, as float64's always do."""
+    return _automatic
+
+
+@contextmanager
+def use_winograd(on: bool) -> Iterator[None]:
+    """Allow (``True``, the default) or forbid the automatic choice of Winograd in this
+    block (all threads); ``forced_method("winograd")`` is not affected."""
+    global _automatic
+    old, _automatic = _automatic, bool(on)
+    try:
+        yield
+    finally:
+        _automatic = old
 
 
 def fits(kernel: Sequence[int]) -> bool:
