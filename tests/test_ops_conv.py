@@ -318,6 +318,14 @@ def test_rows_stacks_kernel_axes_until_the_matmul_is_tall(co, kernel, stride, wa
 ])
 def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
     assert choose_method(x_shape, w_shape, stride, dilation) == want
+    assert choose_method(x_shape, w_shape, stride, dilation, "float64") == want
+
+
+def test_one_dimensional_float32_weight_gradient_takes_im2col():
+    """conv1d's ∂w: outrows in float64, im2col's one matmul in float32 (measured faster)."""
+    x_shape, w_shape = (64, 1, 16, 1028), (1, 64, 16, 1024)
+    assert choose_method(x_shape, w_shape, (1,), (1,), "float64") == "outrows"
+    assert choose_method(x_shape, w_shape, (1,), (1,), "float32") == "im2col"
 
 
 @pytest.mark.parametrize("case", [

@@ -254,7 +254,9 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         if (form is not None and channels >= _WINOGRAD_CHANNELS
                 and columns >= _WINOGRAD_WIDTH):
             return "winograd"                   # 36 multiplies per 16 outputs, not 144
-    if pk > out_per_image and dilation[0] == 1:
+    single = dtype is not None and np.dtype(dtype) == np.float32
+    if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
+        # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
         out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1
         if out_rows > 1 and x_shape[0] * outputs // out_rows >= _OUTROWS_GEMM_ROWS:
             return "outrows"                    # weight gradients: 1/out_rows of the copying
