@@ -730,3 +730,20 @@ def test_winograd_automatic_choice_can_be_switched_off():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              env={**os.environ, "CONVGRAD_WINOGRAD": value}, check=True)
         assert out.stdout.strip() == want
+
+
+def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkeypatch):
+    """The generated module goes to CONVGRAD_CACHE_DIR (numba keeps its machine code there);
+    an unwritable cache folder falls back to compiling in memory, and both compute."""
+    from convgrad.ops import winograd
+
+    import_optional("numba")
+    (tmp_path / "file").touch()
+    x = np.arange(40.0).reshape(1, 1, 1, 5, 8)       # one 5×8 image, a 1×3 kernel
+    for folder, writable in ((tmp_path / "cache", True), (tmp_path / "file" / "x", False)):
+        monkeypatch.setenv("CONVGRAD_CACHE_DIR", str(folder))
+        transform_input = winograd._build((1, 3), "float64")[0]
+        assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (1 if writable else 0)
+        out = np.zeros((1, 6, 1, 5 * winograd.row_tiles((1, 3), 2)))
+        transform_input(x, 0, 0, 0, 0, 1, 1, 2, 0, 1, 0, 5, out)    # 5 rows of 2 tiles
+        np.testing.assert_allclose(out[0, :, 0, 0], winograd.matrices(3)[0] @ x[0, 0, 0, 0, :6])

@@ -24,10 +24,15 @@ scale; float64 stays at ~1e-14.
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
 import math
 import os
+import sys
 from contextlib import contextmanager
 from fractions import Fraction
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -159,24 +164,67 @@ def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
     return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
 
 
+_NAMES = ("transform_input", "transform_gradient", "transform_output")
+
+
 @functools.cache
 def _kernels(kernel: tuple[int, int], dtype: str):
-    """The transforms (input, gradient, output) for this kernel shape and dtype, compiled
-    from generated source."""
-    from numba import njit  # noqa: PLC0415
+    """The transforms (input, gradient, output) for this kernel shape and dtype (``_build``),
+    once per process."""
+    return _build(kernel, dtype)
+
+
+def _build(kernel: tuple[int, int], dtype: str):
+    """The three transforms, compiled (when first called) from generated source. Compiling
+    them takes seconds (~7 s for 3×3), so the source is written as a module
+    into a cache folder (``CONVGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/convgrad`` or
+    ``~/.cache/convgrad``), where numba keeps the machine code for the next process; where
+    nothing can be written, they are compiled in memory for this process only."""
+    import numba  # noqa: PLC0415
 
     (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
     steps = (a0.shape[0], a1.shape[0])
     spare = row_tiles(kernel, 0)
-    source = "\n\n".join([
+    header = ("import numpy as np\nfrom numba import njit\n\n"
+              "compiled = njit(nogil=True, fastmath=True, cache=CACHE)\n\n\n")
+    source = header + "\n\n".join([
         _gather_source("transform_input", (b0, b1), steps, spare, dtype),
         _gather_source("transform_gradient", (a0.T, a1.T), steps, spare, dtype),
         _output_source(kernel, dtype)])
-    namespace = {"np": np}
-    exec(compile(source, f"<winograd {kernel} {dtype}>", "exec"), namespace)
-    compiled = functools.partial(njit, nogil=True, fastmath=True)
-    return tuple(compiled(namespace[name]) for name in
-                 ("transform_input", "transform_gradient", "transform_output"))
+    source = source.replace("\ndef ", "\n@compiled\ndef ")
+    digest = hashlib.sha1(f"{source}{numba.__version__}".encode()).hexdigest()[:16]
+    name = f"winograd_{kernel[0]}x{kernel[1]}_{dtype}_{digest}"
+    try:
+        module = _load(name, source.replace("cache=CACHE", "cache=True"))
+    except OSError:
+        module = SimpleNamespace()
+        exec(compile(source.replace("cache=CACHE", "cache=False"), f"<{name}>", "exec"),
+             vars(module))
+    return tuple(getattr(module, n) for n in _NAMES)
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("CONVGRAD_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convgrad"
+
+
+def _load(name: str, source: str) -> ModuleType:
+    """The module ``name`` with this source from the cache folder (written there first if it
+    is not there yet, atomically: another process may be writing it too)."""
+    folder = _cache_dir()
+    path = folder / f"{name}.py"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{name}.{os.getpid()}.tmp"
+        partial.write_text(source)
+        os.replace(partial, path)
+    spec = importlib.util.spec_from_file_location(f"_convgrad_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module        # numba's cache finds the module again by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def _combination(coefficients, names, dtype: str) -> str:
