@@ -29,6 +29,7 @@ import importlib.util
 import math
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
@@ -167,11 +168,19 @@ def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
 _NAMES = ("transform_input", "transform_gradient", "transform_output")
 
 
-@functools.cache
+_built: dict = {}
+_building = threading.Lock()
+
+
 def _kernels(kernel: tuple[int, int], dtype: str):
     """The transforms (input, gradient, output) for this kernel shape and dtype (``_build``),
-    once per process."""
-    return _build(kernel, dtype)
+    once per process — also when several batch parts ask at once."""
+    key = (kernel, dtype)
+    if key not in _built:
+        with _building:
+            if key not in _built:
+                _built[key] = _build(kernel, dtype)
+    return _built[key]
 
 
 def _build(kernel: tuple[int, int], dtype: str):
