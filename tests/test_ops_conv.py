@@ -668,6 +668,7 @@ def test_winograd_float32_error_stays_small():
     ((8, 1, 64, 36, 36), (1, 64, 64, 3, 3), "float32", (2, 2), "winograd"),  # dilated: 2 × 16
     ((8, 1, 64, 36, 35), (1, 64, 64, 3, 3), "float32", (2, 2), "rows"),      # phases of 15, 16
     ((8, 1, 64, 60, 60), (1, 64, 64, 5, 5), "float32", (1, 1), "rows"),      # 5×5: no gain
+    ((8, 1, 64, 58, 58), (1, 64, 64, 1, 3), "float32", (1, 1), "stacked"),   # 1×3: unmeasured
 ])
 def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     """The forward form (3×3 kernel); the weight form's cases are below."""

@@ -244,17 +244,20 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         return "window"                         # the kernel covers x: a pointwise ∂w
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
-    if (dtype is not None and np.dtype(dtype) == np.float32 and len(kernel) == 2
-            and winograd.automatic()):
-        form = _winograd_form(x_shape, w_shape, stride, dilation)
-        # channels and output columns per dilation phase of the convolution it computes
-        channels, columns = (
-            (min(ci, co), (x_shape[4] - 2 * dilation[1]) // dilation[1]) if form == "forward"
-            else (min(x_shape[0], co), -(-kernel[1] // stride[1])))
-        if (form is not None and channels >= _WINOGRAD_CHANNELS
-                and columns >= _WINOGRAD_WIDTH):
-            return "winograd"                   # 36 multiplies per 16 outputs, not 144
     single = dtype is not None and np.dtype(dtype) == np.float32
+    if single and len(kernel) == 2 and winograd.automatic():
+        form = _winograd_form(x_shape, w_shape, stride, dilation)
+        out_shape = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                          zip(x_shape[3:], kernel, stride, dilation))
+        # 3×3 layers (measured): channels and output columns per dilation phase of the
+        # convolution computed — a forward (or ∂x), or a weight gradient
+        channels, columns = (
+            (min(ci, co), (x_shape[4] - 2 * dilation[1]) // dilation[1])
+            if form == "forward" and tuple(kernel) == (3, 3) else
+            (min(x_shape[0], co), -(-kernel[1] // stride[1]))
+            if form == "weight" and out_shape == (3, 3) else (0, 0))
+        if channels >= _WINOGRAD_CHANNELS and columns >= _WINOGRAD_WIDTH:
+            return "winograd"                   # 36 multiplies per 16 outputs, not 144
     if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
         # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
         out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1

@@ -68,7 +68,7 @@ def fits(kernel: Sequence[int]) -> bool:
     """The ``winograd`` method takes 3-tap axes — 3×3, 1×3 and 3 (F(4, 3) per axis) — and
     needs the compiled transforms. (``matrices`` builds any F(m, r) with α = 6, but measured
     on 5×5 and 1-d 5-tap layers F(2, 5) gains nothing over the direct methods, and each
-    kernel shape is one more compile of ~1.5 s.)"""
+    kernel shape is one more compile of several seconds.)"""
     return (len(kernel) in (1, 2) and kernel[-1] == 3 and all(k in (1, 3) for k in kernel)
             and jit.available())
 
@@ -130,8 +130,7 @@ def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, images:
     slots hold tiles of no output: long inner loops for small images); out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name)[0](
-        x, lo0, lo1, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
-        tile_rows.start, tile_rows.stop - tile_rows.start, out)
+        x, lo0, lo1, *phase, *dilation, *_block(tiles, images, tile_rows), out)
 
 
 def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
@@ -141,8 +140,7 @@ def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dila
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
     bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
     _kernels(tuple(kernel), y.dtype.name)[2](
-        m, bias, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
-        tile_rows.start, tile_rows.stop - tile_rows.start, y)
+        m, bias, *phase, *dilation, *_block(tiles, images, tile_rows), y)
 
 
 def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: slice,
@@ -152,8 +150,7 @@ def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: s
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (the spare slots are zero: they meet no output)."""
     _kernels(tuple(kernel), dy.dtype.name)[1](
-        dy, 0, 0, *phase, *dilation, tiles[1], images.start, images.stop - images.start,
-        tile_rows.start, tile_rows.stop - tile_rows.start, out)
+        dy, 0, 0, *phase, *dilation, *_block(tiles, images, tile_rows), out)
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
@@ -165,9 +162,14 @@ def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
     return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
 
 
+def _block(tiles, images: slice, tile_rows: slice) -> tuple[int, ...]:
+    """The kernels' block arguments: tiles per row, first image and count, first tile row
+    and count."""
+    return (tiles[1], images.start, images.stop - images.start, tile_rows.start,
+            tile_rows.stop - tile_rows.start)
+
+
 _NAMES = ("transform_input", "transform_gradient", "transform_output")
-
-
 _built: dict = {}
 _building = threading.Lock()
 
