@@ -626,21 +626,30 @@ def test_winograd_matches_torch(case, dtype, monkeypatch):
 
 
 def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
-    """One tile row per block and a tiny workspace cap: the same float64 numbers."""
+    """One tile row per block and a tiny workspace cap: the same float64 numbers, forward
+    and weight gradient."""
     from convgrad.ops import correlate as core
 
     import_optional("numba")
     case = Case(size=(14, 13), kernel=(3, 3), cin=4, cout=6, batch=3, padding=1, dilation=(1, 2))
     x, w, b = case.arrays()
+    dy = np.random.default_rng(1).standard_normal(ops.conv(x, w, b, **case.opts).shape)
+
+    def both():
+        return (ops.conv(x, w, b, **case.opts),
+                ops.conv_grad_weight(x, dy, w.shape, **case.opts))
+
     with ops.forced_method("winograd"):
-        whole = ops.conv(x, w, b, **case.opts)
+        whole = both()
         monkeypatch.setattr(core, "_WINOGRAD_TILES", 1)
+        monkeypatch.setattr(core, "_WINOGRAD_WEIGHT_TILES", 1)
         old = ops.set_workspace_limit(1)
         try:
-            blocks = ops.conv(x, w, b, **case.opts)
+            blocks = both()
         finally:
             ops.set_workspace_limit(old)
-    np.testing.assert_allclose(blocks, whole, rtol=1e-13, atol=1e-13)
+    for got, expected in zip(blocks, whole):
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
 
 
 def test_winograd_float32_error_stays_small():
@@ -663,10 +672,12 @@ def test_winograd_float32_error_stays_small():
     ((8, 1, 32, 58, 58), (1, 32, 32, 3, 3), "float32", (1, 1), "winograd"),
     ((8, 1, 31, 58, 58), (1, 32, 31, 3, 3), "float32", (1, 1), "rows"),      # C_in < 32
     ((8, 1, 64, 58, 58), (1, 31, 64, 3, 3), "float32", (1, 1), "rows"),      # C_out < 32
-    ((8, 1, 64, 18, 18), (1, 64, 64, 3, 3), "float32", (1, 1), "winograd"),  # 16 columns
-    ((8, 1, 64, 18, 17), (1, 64, 64, 3, 3), "float32", (1, 1), "rows"),      # 15 columns
+    ((64, 1, 32, 16, 16), (1, 64, 32, 3, 3), "float32", (1, 1), "winograd"),  # mnist_2: 14
+    ((8, 1, 64, 14, 14), (1, 64, 64, 3, 3), "float32", (1, 1), "winograd"),  # 12 columns
+    ((8, 1, 64, 14, 13), (1, 64, 64, 3, 3), "float32", (1, 1), "rows"),      # 11 columns
     ((8, 1, 64, 36, 36), (1, 64, 64, 3, 3), "float32", (2, 2), "winograd"),  # dilated: 2 × 16
-    ((8, 1, 64, 36, 35), (1, 64, 64, 3, 3), "float32", (2, 2), "rows"),      # phases of 15, 16
+    ((8, 1, 64, 28, 28), (1, 64, 64, 3, 3), "float32", (2, 2), "winograd"),  # phases of 12
+    ((8, 1, 64, 28, 27), (1, 64, 64, 3, 3), "float32", (2, 2), "rows"),      # phases of 11, 12
     ((8, 1, 64, 60, 60), (1, 64, 64, 5, 5), "float32", (1, 1), "rows"),      # 5×5: no gain
     ((8, 1, 64, 58, 58), (1, 64, 64, 1, 3), "float32", (1, 1), "stacked"),   # 1×3: unmeasured
 ])
@@ -688,9 +699,11 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     # a weight gradient: x (C_in, G, N, *S), ∂L/∂y (G, C_out, N, *M) as the kernel, the
     # layer's dilation as the window step; its output is the 3×3 kernel
     ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "winograd"),     # resnet_3x3's ∂w
-    ((32, 1, 8, 18, 18), (1, 32, 8, 16, 16), (1, 1), "winograd"),     # 16 columns
-    ((32, 1, 8, 17, 17), (1, 32, 8, 15, 15), (1, 1), "outrows"),      # 15 columns
-    ((31, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "outrows"),      # C_in < 32
+    ((32, 1, 8, 14, 14), (1, 32, 8, 12, 12), (1, 1), "winograd"),     # 12 columns
+    ((32, 1, 8, 13, 13), (1, 32, 8, 11, 11), (1, 1), "outrows"),      # 11 columns
+    ((8, 1, 8, 58, 58), (1, 8, 8, 56, 56), (1, 1), "winograd"),       # 8 channels
+    ((7, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "im2col"),        # C_in < 8
+    ((64, 1, 8, 58, 58), (1, 7, 8, 56, 56), (1, 1), "outrows"),       # C_out < 8
     ((64, 1, 8, 36, 36), (1, 64, 8, 32, 32), (2, 2), "winograd"),     # dilated: phases of 16
     ((64, 1, 8, 58, 58), (1, 64, 8, 54, 54), (1, 1), "outrows"),      # a 5×5 kernel
 ])

@@ -42,10 +42,11 @@ multiplies they need (measured on the project machine):
              the transforms compiled (numba). Its transpose computes such a layer's weight
              gradient (a correlation with a 3-tap *output*): x's tiles and ∂L/∂y's blocks
              transformed, 36 matmuls (Co × tiles) @ (tiles × Ci), G₀ᵀ·(·)·G₁. Chosen for
-             float32 only, from 32 input and output channels and 16 output columns (per
-             dilation phase): 0.6–0.9× the time of the direct methods there (resnet_3x3's
-             forward 9.4 → 6.4 ms, ∂w 10.6 → 7.6). Its float32 error is ~1e-6–1e-5 of the
-             output's scale (direct: ~3e-7); float64, the reference, keeps the direct sums.
+             float32 only, from 32 input and output channels (a weight gradient: 8) and 12
+             output columns (per dilation phase): 0.5–0.95× the time of the direct methods
+             there (resnet_3x3's forward 9.4 → 4.6–5.3 ms, ∂w 10.6 → 5.3–5.7). Its float32
+             error is ~1e-6–1e-5 of the output's scale (direct: ~3e-7); float64, the
+             reference, keeps the direct sums.
 """
 
 from __future__ import annotations
@@ -87,9 +88,11 @@ _STACK_ROWS = 96                      # "rows" stacks kernel axes until C_out·�
 _OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
 _FOLD_POSITIONS = 1600                # below this many output positions per image, im2col
 _FOLD_DEPTH = 64                      # folds the batch into one matmul when Ci·ΠK is this deep
-_WINOGRAD_TILES = 256                 # winograd: tiles per block (its matmuls then run in cache)
+_WINOGRAD_TILES = 256                 # winograd: tiles per block of a forward (or ∂x) and
+_WINOGRAD_WEIGHT_TILES = 1024         # of a weight gradient (the contracted axis of its matmuls)
 _WINOGRAD_CHANNELS = 32               # winograd: from this many input and output channels
-_WINOGRAD_WIDTH = 16                  # and this many output columns (per dilation phase)
+_WINOGRAD_WEIGHT_CHANNELS = 8         # (a weight gradient: from this many)
+_WINOGRAD_WIDTH = 12                  # and this many output columns (per dilation phase)
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -251,12 +254,15 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
                           zip(x_shape[3:], kernel, stride, dilation))
         # 3×3 layers (measured): channels and output columns per dilation phase of the
         # convolution computed — a forward (or ∂x), or a weight gradient
-        channels, columns = (
-            (min(ci, co), (x_shape[4] - 2 * dilation[1]) // dilation[1])
-            if form == "forward" and tuple(kernel) == (3, 3) else
-            (min(x_shape[0], co), -(-kernel[1] // stride[1]))
-            if form == "weight" and out_shape == (3, 3) else (0, 0))
-        if channels >= _WINOGRAD_CHANNELS and columns >= _WINOGRAD_WIDTH:
+        if form == "forward" and tuple(kernel) == (3, 3):
+            channels, least = min(ci, co), _WINOGRAD_CHANNELS
+            columns = (x_shape[4] - 2 * dilation[1]) // dilation[1]
+        elif form == "weight" and out_shape == (3, 3):
+            channels, least = min(x_shape[0], co), _WINOGRAD_WEIGHT_CHANNELS
+            columns = -(-kernel[1] // stride[1])
+        else:
+            channels, least, columns = 0, 1, 0
+        if channels >= least and columns >= _WINOGRAD_WIDTH:
             return "winograd"                   # 36 multiplies per 16 outputs, not 144
     if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
         # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
@@ -574,20 +580,24 @@ def _winograd_weight(x, dy, stride, pads):
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
     products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
-    for block, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch, (groups, positions),
-                                        (ci, co), x.dtype):
+    for block, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
+                                              (groups, positions), (ci, co), x.dtype,
+                                              _WINOGRAD_WEIGHT_TILES):
         winograd.transform_input(xf, kernel, pads, *block, v)
         winograd.transform_gradient(dyf, kernel, *block, d)
-        products += parallel.matmul(d, v.transpose(0, 1, 3, 2))
+        products += parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
     return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
 
 
-def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype):
+def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype, most: int):
     """The blocks of a Winograd computation whose output (per image) has ``size``: per
     dilation phase, tile rows with each row of every image of a group side by side — long
-    inner loops for small images — at most ``_WINOGRAD_TILES`` slots and half the cache budget
-    and workspace cap. Yields ((phase, dilation, tiles, images, tile rows), and the two
-    transformed operands' workspaces (G, α₀α₁, C, slots) for ``channels`` (C_in, C_out))."""
+    inner loops for small images — at most ``most`` slots, within half the cache budget and
+    the workspace cap. (Measured: a weight gradient's matmuls, which contract the slots, gain
+    from deep blocks — 1024 slots against 256: mnist_2's ∂w 3.35 → 2.90 ms, resnet_3x3's
+    5.88 → 5.69 — a forward's do not.) Yields ((phase, dilation, tiles, images, tile rows),
+    the slice of the slots used, and the two transformed operands' workspaces
+    (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out))."""
     steps = winograd.steps(kernel)
     slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
     for phase in np.ndindex(*dilation):
@@ -596,20 +606,22 @@ def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype
         if min(tiles) <= 0:
             continue
         slots = winograd.row_tiles(kernel, tiles[1])
-        most = max(slots, min(_WINOGRAD_TILES, min(_budget() // 2, _TILE_BYTES) // slot_bytes))
-        per_group = max(1, min(batch, most // slots))
-        per_block = max(1, min(tiles[0], most // (per_group * slots)))
+        fit = max(slots, min(most, min(_budget() // 2, _TILE_BYTES) // slot_bytes))
+        per_group = max(1, min(batch, fit // slots))
+        per_block = max(1, min(tiles[0], fit // (per_group * slots)))
         for n0 in range(0, batch, per_group):
             images = slice(n0, min(n0 + per_group, batch))
             for i0 in range(0, tiles[0], per_block):
                 rows = slice(i0, min(i0 + per_block, tiles[0]))
                 count = (images.stop - n0) * (rows.stop - i0) * slots
-                # an odd row length: with an even one (a multiple of 16: 32×32 images) the
-                # α₀α₁ planes a transform writes or reads at once can share one cache set
-                # (measured 3× slower transforms)
-                first, second = (_workspace(dtype, (*planes, c, count | 1), slot)[..., :count]
+                # whole (C-contiguous) workspaces for the compiled transforms — a sliced view
+                # compiles to strided loads (measured 2× slower) — and the used slots for the
+                # matmuls. An odd row length: with an even one (a multiple of 16: 32×32
+                # images) the α₀α₁ planes a transform writes or reads at once can share one
+                # cache set (measured 3× slower transforms).
+                first, second = (_workspace(dtype, (*planes, c, count | 1), slot)
                                  for c, slot in zip(channels, ("columns", "taps")))
-                yield (phase, dilation, tiles, images, rows), first, second
+                yield (phase, dilation, tiles, images, rows), slice(0, count), first, second
 
 
 def _winograd(x, w, dilation, pads, bias=None):
@@ -629,10 +641,11 @@ def _winograd(x, w, dilation, pads, bias=None):
     u = winograd.transform_kernel(w)
     positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)
-    for block, v, m in _winograd_blocks(size, kernel, dilation, batch, (groups, positions),
-                                        (ci, co), x.dtype):
+    for block, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
+                                              (groups, positions), (ci, co), x.dtype,
+                                              _WINOGRAD_TILES):
         winograd.transform_input(x, kernel, pads, *block, v)
-        parallel.matmul(u, v, out=m)
+        parallel.matmul(u, v[..., used], out=m[..., used])
         winograd.transform_output(m, kernel, bias, *block, y)
     return y
 
