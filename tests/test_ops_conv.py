@@ -322,8 +322,9 @@ def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
 
 
 def test_one_dimensional_float32_weight_gradient_takes_im2col():
-    """conv1d's ∂w: outrows in float64, im2col's one matmul in float32 (measured faster)."""
-    x_shape, w_shape = (64, 1, 16, 1028), (1, 64, 16, 1024)
+    """A 1-d 3-tap layer's ∂w: outrows in float64, im2col's one matmul in float32 (measured
+    faster; a 5-tap layer's goes to Winograd, see below)."""
+    x_shape, w_shape = (64, 1, 16, 1026), (1, 64, 16, 1024)
     assert choose_method(x_shape, w_shape, (1,), (1,), "float64") == "outrows"
     assert choose_method(x_shape, w_shape, (1,), (1,), "float32") == "im2col"
 
@@ -578,15 +579,19 @@ def test_fft_path_with_either_fft_library(backend, monkeypatch):
 
 # ----------------------------------------------------------------------------- winograd
 
-@pytest.mark.parametrize("r", [1, 2, 3, 4, 5])
-def test_winograd_matrices_are_minimal_filters(r):
+@pytest.mark.parametrize("r, alpha, m", [(1, 1, 1), (2, 6, 5), (3, 6, 4), (4, 7, 4),
+                                         (5, 8, 4)])
+def test_winograd_matrices_are_minimal_filters(r, alpha, m):
     """Aᵀ·[(G·g) ⊙ (Bᵀ·d)] is the m-output correlation of an α-tile d with r taps g, with
-    α = m + r − 1 = 6 multiplies (one for r = 1) and an integer Bᵀ."""
+    α = m + r − 1 multiplies — F(4, 3) on 0, ±1, ±2, ∞; F(4, 5) adds ±½ — and Aᵀ, Bᵀ in
+    binary fractions (exact in floats: the transforms add no round-off of their own)."""
     from convgrad.ops import winograd
 
     b_t, g, a_t = winograd.matrices(r)
-    assert (b_t.shape[0], a_t.shape[0]) == ((1, 1) if r == 1 else (6, 7 - r))
-    assert np.array_equal(b_t, np.round(b_t))
+    assert (winograd.alpha(r), b_t.shape, g.shape, a_t.shape) == (
+        alpha, (alpha, alpha), (alpha, r), (m, alpha))
+    for exact in (a_t, b_t):
+        assert np.array_equal(exact * 64, np.round(exact * 64))
     rng = np.random.default_rng(r)
     d, taps = rng.standard_normal(b_t.shape[0]), rng.standard_normal(r)
     np.testing.assert_allclose(a_t @ ((g @ taps) * (b_t @ d)), np.correlate(d, taps, "valid"),
@@ -604,6 +609,9 @@ WINOGRAD_CASES = [
     Case(size=(7, 12), kernel=(1, 3), cin=2, cout=3, padding=(0, 3)),       # a row kernel
     Case(size=(23,), kernel=(3,), cin=3, cout=4, batch=2, padding=2),       # 1-d
     Case(size=(17,), kernel=(3,), cin=2, cout=2, padding="full", dilation=2),
+    Case(size=(30,), kernel=(5,), cin=3, cout=4, batch=2, padding=2),       # F(4, 5)
+    Case(size=(21,), kernel=(5,), cin=2, cout=3, padding=((1, 6),), dilation=3),
+    Case(size=(9,), kernel=(5,), cin=2, cout=2, padding="full"),
     Case(size=(3, 3), kernel=(3, 3)),                                       # one output
 ]
 
@@ -641,8 +649,7 @@ def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
 
     with ops.forced_method("winograd"):
         whole = both()
-        monkeypatch.setattr(core, "_WINOGRAD_TILES", 1)
-        monkeypatch.setattr(core, "_WINOGRAD_WEIGHT_TILES", 1)
+        monkeypatch.setattr(core, "_TILE_BYTES", 1)
         old = ops.set_workspace_limit(1)
         try:
             blocks = both()
@@ -652,11 +659,12 @@ def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
         np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
 
 
-def test_winograd_float32_error_stays_small():
-    """F(4×4, 3×3) in float32 on a 64-channel layer: within 3e-5 of the output's scale
-    (direct sums: ~3e-7), as documented."""
+@pytest.mark.parametrize("size, kernel", [((30, 30), (3, 3)), ((300,), (5,))])
+def test_winograd_float32_error_stays_small(size, kernel):
+    """F(4×4, 3×3) and F(4, 5) in float32 on a 64-channel layer: within 3e-5 of the output's
+    scale (direct sums: ~3e-7), as documented."""
     import_optional("numba")
-    case = Case(size=(30, 30), kernel=(3, 3), cin=64, cout=64, batch=2, padding=1,
+    case = Case(size=size, kernel=kernel, cin=64, cout=64, batch=2, padding=kernel[0] // 2,
                 dtype="float32")
     x, w, b = case.arrays()
     y_t = torch_conv_and_grads(replace(case, dtype="float64"), *(a.astype(np.float64)
@@ -679,6 +687,13 @@ def test_winograd_float32_error_stays_small():
     ((8, 1, 64, 28, 28), (1, 64, 64, 3, 3), "float32", (2, 2), "winograd"),  # phases of 12
     ((8, 1, 64, 28, 27), (1, 64, 64, 3, 3), "float32", (2, 2), "rows"),      # phases of 11, 12
     ((8, 1, 64, 60, 60), (1, 64, 64, 5, 5), "float32", (1, 1), "rows"),      # 5×5: no gain
+    ((16, 1, 64, 1028), (1, 64, 64, 5), "float32", (1,), "winograd"),         # conv1d
+    ((16, 1, 64, 1028), (1, 64, 64, 5), "float64", (1,), "stacked"),
+    ((16, 1, 32, 260), (1, 32, 32, 5), "float32", (1,), "winograd"),          # 256 columns
+    ((16, 1, 32, 259), (1, 32, 32, 5), "float32", (1,), "stacked"),           # 255
+    ((16, 1, 31, 1028), (1, 64, 31, 5), "float32", (1,), "im2col"),           # C_in < 32
+    ((16, 1, 64, 1032), (1, 64, 64, 5), "float32", (2,), "winograd"),         # 2 × 512
+    ((16, 1, 64, 1028), (1, 64, 64, 3), "float32", (1,), "stacked"),          # 1-d 3-tap
     ((8, 1, 64, 58, 58), (1, 64, 64, 1, 3), "float32", (1, 1), "stacked"),   # 1×3: unmeasured
 ])
 def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
@@ -686,10 +701,12 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     from convgrad.ops import jit
 
     import_optional("numba")
-    assert choose_method(x_shape, w_shape, (1, 1), dilation, dtype) == want
-    assert choose_method(x_shape, w_shape, (2, 1), dilation, dtype) in ("im2col", "outrows")
+    ones = (1,) * len(dilation)
+    assert choose_method(x_shape, w_shape, ones, dilation, dtype) == want
+    assert choose_method(x_shape, w_shape, (2, *ones[1:]), dilation, dtype) in ("im2col",
+                                                                                 "outrows")
     with jit.jit_enabled(False):
-        assert choose_method(x_shape, w_shape, (1, 1), dilation, dtype) != "winograd"
+        assert choose_method(x_shape, w_shape, ones, dilation, dtype) != "winograd"
         with ops.forced_method("winograd"):      # falls back without the compiled transforms
             x = np.ones((1, 1, 5, 5), dtype)
             np.testing.assert_allclose(ops.conv(x, np.ones((1, 1, 3, 3), dtype)), 9.0)
@@ -706,17 +723,23 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     ((64, 1, 8, 58, 58), (1, 7, 8, 56, 56), (1, 1), "outrows"),       # C_out < 8
     ((64, 1, 8, 36, 36), (1, 64, 8, 32, 32), (2, 2), "winograd"),     # dilated: phases of 16
     ((64, 1, 8, 58, 58), (1, 64, 8, 54, 54), (1, 1), "outrows"),      # a 5×5 kernel
+    ((64, 1, 16, 1028), (1, 64, 16, 1024), (1,), "winograd"),          # conv1d's ∂w
+    ((8, 1, 16, 516), (1, 8, 16, 512), (1,), "winograd"),              # 512 columns, 8
+    ((8, 1, 16, 515), (1, 8, 16, 511), (1,), "im2col"),                # 511 columns
+    ((7, 1, 16, 1028), (1, 64, 16, 1024), (1,), "im2col"),             # C_in < 8
 ])
 def test_winograd_weight_choice_boundaries(x_shape, w_shape, stride, want):
     import_optional("numba")
-    assert choose_method(x_shape, w_shape, stride, (1, 1), "float32") == want
-    assert choose_method(x_shape, w_shape, stride, (1, 1), "float64") != "winograd"
-    assert choose_method(x_shape, w_shape, stride, (2, 2), "float32") != "winograd"  # s = 2
+    ones, twos = (1,) * len(stride), (2,) * len(stride)
+    assert choose_method(x_shape, w_shape, stride, ones, "float32") == want
+    assert choose_method(x_shape, w_shape, stride, ones, "float64") != "winograd"
+    assert choose_method(x_shape, w_shape, stride, twos, "float32") != "winograd"  # s = 2
 
 
-@pytest.mark.parametrize("kernel", [(5, 5), (2, 3), (3, 1), (3, 3, 3), (5,)])
+@pytest.mark.parametrize("kernel", [(5, 5), (2, 3), (3, 1), (3, 3, 3), (4,), (1, 5)])
 def test_winograd_falls_back_where_it_does_not_apply(kernel, monkeypatch):
-    """Forced on kernels without 3-tap axes (or 3-d), it is im2col: no transform runs."""
+    """Forced on other kernels than 3×3, 1×3, 3 and 5 (1-d), it is im2col: no transform
+    runs."""
     from convgrad.ops import winograd
 
     ran = []

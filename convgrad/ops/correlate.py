@@ -36,15 +36,17 @@ multiplies they need (measured on the project machine):
              over channels per frequency, one inverse FFT. Circular wrap-around only touches
              outputs past n − ke, which are cut. Best for large kernels, where the other
              methods copy or multiply ΠK times; float32 error stays ~1e-6 relative.
-``winograd`` stride 1, 3-tap axes (3×3, 1×3, 3): Winograd's F(4, 3) per axis (winograd.py) —
-             x's overlapping 6×6 tiles and w transformed, 36 matmuls (Co × Ci) @ (Ci × tiles)
-             instead of the 144 multiplies per 16 outputs of the direct sum, transformed back;
-             the transforms compiled (numba). Its transpose computes such a layer's weight
-             gradient (a correlation with a 3-tap *output*): x's tiles and ∂L/∂y's blocks
-             transformed, 36 matmuls (Co × tiles) @ (tiles × Ci), G₀ᵀ·(·)·G₁. Chosen for
-             float32 only, from 32 input and output channels (a weight gradient: 8) and 12
-             output columns (per dilation phase): 0.5–0.95× the time of the direct methods
-             there (resnet_3x3's forward 9.4 → 4.6–5.3 ms, ∂w 10.6 → 5.3–5.7). Its float32
+``winograd`` stride 1, kernels 3×3, 1×3, 3 and 5 (1-d): Winograd's F(4, 3) per axis, F(4, 5)
+             (winograd.py) — x's overlapping 6×6 tiles and w transformed, 36 matmuls
+             (Co × Ci) @ (Ci × tiles) instead of the 144 multiplies per 16 outputs of the
+             direct sum, transformed back; the transforms compiled (numba). Its transpose
+             computes such a layer's weight gradient (a correlation with a 3- or 5-tap
+             *output*): x's tiles and ∂L/∂y's blocks transformed, 36 matmuls
+             (Co × tiles) @ (tiles × Ci), G₀ᵀ·(·)·G₁. Chosen for float32 only, by the
+             measured ``_WINOGRAD_RULES`` (3×3: from 32 input and output channels — a weight
+             gradient: 8 — and 12 output columns per dilation phase): 0.5–0.95× the time of
+             the direct methods there (resnet_3x3's forward 9.4 → 4.6–5.3 ms, ∂w
+             10.6 → 5.3–5.7; conv1d's forward 3.8 → 2.8–3.1). Its float32
              error is ~1e-6–1e-5 of the output's scale (direct: ~3e-7); float64, the
              reference, keeps the direct sums.
 """
@@ -88,11 +90,10 @@ _STACK_ROWS = 96                      # "rows" stacks kernel axes until C_out·�
 _OUTROWS_GEMM_ROWS = 64              # "outrows" needs this many matmul rows (B·Π M[1:])
 _FOLD_POSITIONS = 1600                # below this many output positions per image, im2col
 _FOLD_DEPTH = 64                      # folds the batch into one matmul when Ci·ΠK is this deep
-_WINOGRAD_TILES = 256                 # winograd: tiles per block of a forward (or ∂x) and
-_WINOGRAD_WEIGHT_TILES = 1024         # of a weight gradient (the contracted axis of its matmuls)
-_WINOGRAD_CHANNELS = 32               # winograd: from this many input and output channels
-_WINOGRAD_WEIGHT_CHANNELS = 8         # (a weight gradient: from this many)
-_WINOGRAD_WIDTH = 12                  # and this many output columns (per dilation phase)
+# winograd (float32): per (form, kernel) the least input and output channels and output
+# columns (per dilation phase) from which it was measured faster than the direct methods
+_WINOGRAD_RULES = {("forward", (3, 3)): (32, 12), ("weight", (3, 3)): (8, 12),
+                   ("forward", (5,)): (32, 256), ("weight", (5,)): (8, 512)}
 
 
 def set_workspace_limit(nbytes: int) -> int:
@@ -248,22 +249,19 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
     if all(s == 1 for s in stride) and pk >= 16 and _fft_pays(x_shape, w_shape, dilation):
         return "fft"
     single = dtype is not None and np.dtype(dtype) == np.float32
-    if single and len(kernel) == 2 and winograd.automatic():
+    if single and winograd.automatic():
+        # 3×3 and 1-d 5-tap layers (measured): the forward form (a forward or ∂x) by its
+        # kernel, the weight form by its output (the layer's kernel)
         form = _winograd_form(x_shape, w_shape, stride, dilation)
         out_shape = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
                           zip(x_shape[3:], kernel, stride, dilation))
-        # 3×3 layers (measured): channels and output columns per dilation phase of the
-        # convolution computed — a forward (or ∂x), or a weight gradient
-        if form == "forward" and tuple(kernel) == (3, 3):
-            channels, least = min(ci, co), _WINOGRAD_CHANNELS
-            columns = (x_shape[4] - 2 * dilation[1]) // dilation[1]
-        elif form == "weight" and out_shape == (3, 3):
-            channels, least = min(x_shape[0], co), _WINOGRAD_WEIGHT_CHANNELS
-            columns = -(-kernel[1] // stride[1])
-        else:
-            channels, least, columns = 0, 1, 0
-        if channels >= least and columns >= _WINOGRAD_WIDTH:
-            return "winograd"                   # 36 multiplies per 16 outputs, not 144
+        least, width = _WINOGRAD_RULES.get(
+            (form, tuple(kernel) if form == "forward" else out_shape), (math.inf, 0))
+        channels, columns = (
+            (min(ci, co), (x_shape[-1] - (kernel[-1] - 1) * dilation[-1]) // dilation[-1])
+            if form == "forward" else (min(x_shape[0], co), -(-kernel[-1] // stride[-1])))
+        if channels >= least and columns >= width:
+            return "winograd"           # 3×3: 36 multiplies per 16 outputs, not 144
     if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
         # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
         out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1
@@ -581,23 +579,23 @@ def _winograd_weight(x, dy, stride, pads):
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
     products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
     for block, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
-                                              (groups, positions), (ci, co), x.dtype,
-                                              _WINOGRAD_WEIGHT_TILES):
+                                              (groups, positions), (ci, co), x.dtype):
         winograd.transform_input(xf, kernel, pads, *block, v)
         winograd.transform_gradient(dyf, kernel, *block, d)
         products += parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
     return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
 
 
-def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype, most: int):
+def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype):
     """The blocks of a Winograd computation whose output (per image) has ``size``: per
     dilation phase, tile rows with each row of every image of a group side by side — long
-    inner loops for small images — at most ``most`` slots, within half the cache budget and
-    the workspace cap. (Measured: a weight gradient's matmuls, which contract the slots, gain
-    from deep blocks — 1024 slots against 256: mnist_2's ∂w 3.35 → 2.90 ms, resnet_3x3's
-    5.88 → 5.69 — a forward's do not.) Yields ((phase, dilation, tiles, images, tile rows),
-    the slice of the slots used, and the two transformed operands' workspaces
-    (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out))."""
+    inner loops for small images — as many slots as ``_TILE_BYTES`` and half this thread's
+    share of the workspace cap hold. (Measured against blocks of 256 slots: fewer calls —
+    each a hand-over of the GIL when the batch parts run on two threads — and deeper weight
+    gradient matmuls: conv1d's forward 4.1 → 3.0 ms, its ∂w 4.3 → 2.9, mnist_2's ∂w
+    4.1 → 3.1, resnet_3x3's 6.6 → 5.6; the blocks need not fit in the L2 cache.) Yields
+    ((phase, dilation, tiles, images, tile rows), the slice of the slots used, and the two
+    transformed operands' workspaces (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out))."""
     steps = winograd.steps(kernel)
     slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
     for phase in np.ndindex(*dilation):
@@ -606,7 +604,7 @@ def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype
         if min(tiles) <= 0:
             continue
         slots = winograd.row_tiles(kernel, tiles[1])
-        fit = max(slots, min(most, min(_budget() // 2, _TILE_BYTES) // slot_bytes))
+        fit = max(slots, min(_budget() // 2, _TILE_BYTES) // slot_bytes)
         per_group = max(1, min(batch, fit // slots))
         per_block = max(1, min(tiles[0], fit // (per_group * slots)))
         for n0 in range(0, batch, per_group):
@@ -642,8 +640,7 @@ def _winograd(x, w, dilation, pads, bias=None):
     positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)
     for block, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
-                                              (groups, positions), (ci, co), x.dtype,
-                                              _WINOGRAD_TILES):
+                                              (groups, positions), (ci, co), x.dtype):
         winograd.transform_input(x, kernel, pads, *block, v)
         parallel.matmul(u, v[..., used], out=m[..., used])
         winograd.transform_output(m, kernel, bias, *block, y)

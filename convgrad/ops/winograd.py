@@ -1,20 +1,22 @@
 r"""Winograd's minimal filtering F(m, r) for the ``winograd`` method of the correlation.
 
 One axis: m outputs of an r-tap correlation from a tile of α = m + r − 1 inputs d with α
-multiplies instead of m·r (Toom–Cook on the points 0, ±1, ±2, ∞; Lavin & Gray 2016)::
+multiplies instead of m·r (Toom–Cook on the points 0, ±1, ±2, ±½, ∞ — the first α − 1 of
+them and ∞; Lavin & Gray 2016)::
 
     y = Aᵀ·[(G·g) ⊙ (Bᵀ·d)]          Aᵀ (m×α), G (α×r), Bᵀ (α×α)
 
 Two axes nest: Y = A₀ᵀ·[(G₀·g·G₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·A₁, and the sum over input channels moves
 inside the brackets — per transformed position (e, f) one matmul (Co × Ci) @ (Ci × tiles).
 With α = 6 on each axis of a 3×3 kernel, F(4×4, 3×3) multiplies 36 times per 16 outputs
-instead of 144. The weight gradient is the transpose of the same bilinear map:
+instead of 144; a 1-d 5-tap kernel takes F(4, 5), α = 8: 8 multiplies per 4 outputs, not 20.
+The weight gradient is the transpose of the same bilinear map:
 ∂L/∂g = G₀ᵀ·[Σ_tiles (A₀·δ·A₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·G₁ for output-gradient blocks δ, the sum over
 tiles and images one deep matmul per transformed position. The transforms are a few adds
 per value, compiled (numba) from source written out for the matrices (loops over
-coefficients would cost more than the arithmetic). The price is round-off: the points ±2
-and the 1/6 in G grow float32 errors from ~3e-7 (direct) to ~1e-6–1e-5 of the output's
-scale; float64 stays at ~1e-14.
+coefficients would cost more than the arithmetic). The price is round-off: the points ±2, ±½
+and the fractions in G grow float32 errors from ~3e-7 (direct) to ~1e-6–1e-5 of the
+output's scale; float64 stays at ~1e-14.
 
 >>> b_t, g, a_t = matrices(3)
 >>> a_t.shape, g.shape, b_t.shape
@@ -40,8 +42,7 @@ import numpy as np
 
 from . import jit
 
-ALPHA = 6                                   # tile length: the points 0, ±1, ±2, ∞
-_POINTS = (0, 1, -1, 2, -2)
+_POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))    # then ∞
 _automatic = os.environ.get("CONVGRAD_WINOGRAD", "1") != "0"
 
 
@@ -65,35 +66,44 @@ def use_winograd(on: bool) -> Iterator[None]:
 
 
 def fits(kernel: Sequence[int]) -> bool:
-    """The ``winograd`` method takes 3-tap axes — 3×3, 1×3 and 3 (F(4, 3) per axis) — and
-    needs the compiled transforms. (``matrices`` builds any F(m, r) with α = 6, but measured
-    on 5×5 and 1-d 5-tap layers F(2, 5) gains nothing over the direct methods, and each
-    kernel shape is one more compile of several seconds.)"""
-    return (len(kernel) in (1, 2) and kernel[-1] == 3 and all(k in (1, 3) for k in kernel)
-            and jit.available())
+    """The ``winograd`` method takes 3×3 and 1×3 kernels (F(4, 3) per axis) and 1-d kernels
+    of 3 or 5 taps (F(4, 3), F(4, 5)), and needs the compiled transforms. (``matrices``
+    builds more, but a 2-d 5×5 squares F(4, 5)'s round-off, and each kernel shape is one
+    more compile of several seconds.)"""
+    return (tuple(kernel) in ((3, 3), (1, 3), (3,), (5,))) and jit.available()
+
+
+def alpha(r: int) -> int:
+    """Tile length for r taps: 1 for r = 1, else F(4, r) — α = r + 3 — with at least 6 points
+    (r = 2: F(5, 2))."""
+    return 1 if r == 1 else max(6, r + 3)
 
 
 @functools.cache
 def matrices(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Bᵀ, G, Aᵀ) of F(m, r), m = 7 − r: F(4, 3), F(2, 5), …; r = 1 is the identity (α = 1).
-    Aᵀ and G are Vandermonde evaluations at the points (G divided by the Lagrange
-    denominators, ∞ taking the leading coefficient); Bᵀ is solved from the defining identity
-    Σₑ Aᵀ[k,e]·G[e,l]·Bᵀ[e,i] = [i = k + l] and comes out in small integers (checked)."""
+    """(Bᵀ, G, Aᵀ) of F(m, r) with α = ``alpha(r)`` (m = α + 1 − r): F(4, 3), F(4, 5), …;
+    r = 1 is the identity. Aᵀ and G are Vandermonde evaluations at the points (G divided by
+    the Lagrange denominators, ∞ taking the leading coefficient); Bᵀ is solved from the
+    defining identity Σₑ Aᵀ[k,e]·G[e,l]·Bᵀ[e,i] = [i = k + l] and comes out in small
+    binary fractions (checked exactly: every coefficient of Aᵀ and Bᵀ is a float exactly)."""
     if r == 1:
         one = np.ones((1, 1))
         return one, one, one
-    m = ALPHA + 1 - r
-    points = [Fraction(p) for p in _POINTS]
-    a_t = np.array([[float(p ** k) for p in points] + [float(k == m - 1)] for k in range(m)])
-    g = np.array([[float(p ** l / math.prod(p - q for q in points if q != p)) for l in range(r)]
-                  for p in points] + [[float(l == r - 1) for l in range(r)]])
-    identity = np.array([[[float(i == k + l) for i in range(ALPHA)] for l in range(r)]
-                         for k in range(m)])
-    system = np.einsum("ke,el->kle", a_t, g).reshape(m * r, ALPHA)
-    b_t = np.round(np.linalg.lstsq(system, identity.reshape(m * r, ALPHA), rcond=None)[0])
-    if not np.allclose(np.einsum("ke,el,ei->kli", a_t, g, b_t), identity, rtol=0, atol=1e-12):
-        raise RuntimeError(f"winograd: no integer Bᵀ for F({m}, {r})")     # cannot happen
-    return b_t, g, a_t
+    size = alpha(r)
+    m = size + 1 - r
+    points = [Fraction(p) for p in _POINTS[:size - 1]]
+    a_t = [[p ** k for p in points] + [Fraction(k == m - 1)] for k in range(m)]
+    g = [[p ** l / math.prod(p - q for q in points if q != p) for l in range(r)]
+         for p in points] + [[Fraction(l == r - 1) for l in range(r)]]
+    system = np.einsum("ke,el->kle", np.array(a_t, float), np.array(g, float))
+    identity = [[[i == k + l for i in range(size)] for l in range(r)] for k in range(m)]
+    solved = np.linalg.lstsq(system.reshape(m * r, size),
+                             np.reshape(identity, (m * r, size)).astype(float), rcond=None)[0]
+    b_t = [[Fraction(v).limit_denominator(64) for v in row] for row in solved]
+    if any(sum(a_t[k][e] * g[e][l] * b_t[e][i] for e in range(size)) != identity[k][l][i]
+           for k in range(m) for l in range(r) for i in range(size)):
+        raise RuntimeError(f"winograd: no exact Bᵀ for F({m}, {r})")     # cannot happen
+    return tuple(np.array(a, dtype=float) for a in (b_t, g, a_t))
 
 
 def steps(kernel: Sequence[int]) -> tuple[int, ...]:
@@ -103,10 +113,11 @@ def steps(kernel: Sequence[int]) -> tuple[int, ...]:
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
     """w (G, Co, Ci, r₀, r₁) → U = G₀·w·G₁ᵀ as (G, α₀α₁, Co, Ci), one matrix per position:
-    one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁)."""
+    one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁), in float64 (G's fractions
+    are not all binary), rounded once to w's dtype."""
     groups, co, ci, r0, r1 = w.shape
-    both = np.kron(matrices(r0)[1], matrices(r1)[1]).astype(w.dtype)
-    u = both @ w.reshape(groups * co * ci, r0 * r1).T        # (α₀α₁, G·Co·Ci)
+    both = np.kron(matrices(r0)[1], matrices(r1)[1])
+    u = (both @ w.reshape(groups * co * ci, r0 * r1).T).astype(w.dtype)  # (α₀α₁, G·Co·Ci)
     u = u.reshape(-1, groups, co, ci)
     return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
 
@@ -155,10 +166,10 @@ def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: s
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
     """(G, α₀α₁, Co, Ci) sums Σ_t Ŷ·V̂ᵀ → the weight gradient (G, Co, Ci, r₀, r₁) = G₀ᵀ·(·)·G₁
-    per (o, c): the transpose of ``transform_kernel``."""
+    per (o, c): the transpose of ``transform_kernel`` (in float64 as it)."""
     groups, _, co, ci = products.shape
-    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1]).astype(products.dtype)
-    dw = both.T @ products.reshape(groups, -1, co * ci)       # (G, r₀r₁, Co·Ci)
+    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1])
+    dw = (both.T @ products.reshape(groups, -1, co * ci)).astype(products.dtype)  # (G, r₀r₁, Co·Ci)
     return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
 
 
