@@ -578,10 +578,11 @@ def _winograd_weight(x, dy, stride, pads):
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
     products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
-    for block, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
-                                              (groups, positions), (ci, co), x.dtype):
-        winograd.transform_input(xf, kernel, pads, *block, v)
-        winograd.transform_gradient(dyf, kernel, *block, d)
+    for blocks, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
+                                               (groups, positions), (ci, co), x.dtype):
+        for block in blocks:
+            winograd.transform_input(xf, kernel, pads, *block, v)
+            winograd.transform_gradient(dyf, kernel, *block, d)
         products += parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
     return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
 
@@ -589,22 +590,35 @@ def _winograd_weight(x, dy, stride, pads):
 def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype):
     """The blocks of a Winograd computation whose output (per image) has ``size``: per
     dilation phase, tile rows with each row of every image of a group side by side — long
-    inner loops for small images — as many slots as ``_TILE_BYTES`` and half this thread's
-    share of the workspace cap hold. (Measured against blocks of 256 slots: fewer calls —
-    each a hand-over of the GIL when the batch parts run on two threads — and deeper weight
-    gradient matmuls: conv1d's forward 4.1 → 3.0 ms, its ∂w 4.3 → 2.9, mnist_2's ∂w
-    4.1 → 3.1, resnet_3x3's 6.6 → 5.6; the blocks need not fit in the L2 cache.) Yields
-    ((phase, dilation, tiles, images, tile rows), the slice of the slots used, and the two
-    transformed operands' workspaces (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out))."""
+    inner loops for small images — and the parts of several phases one after another in one
+    block, as many slots as ``_TILE_BYTES`` and half this thread's share of the workspace
+    cap hold. (Measured against blocks of 256 slots: fewer calls — each a hand-over of the
+    GIL when the batch parts run on two threads — and deeper weight gradient matmuls:
+    conv1d's forward 4.1 → 3.0 ms, its ∂w 4.3 → 2.9, mnist_2's ∂w 4.1 → 3.1, resnet_3x3's
+    6.6 → 5.6; the blocks need not fit in the L2 cache.) Yields the parts (phase, dilation,
+    tiles, images, tile rows, first slot), the slice of the slots used, and the two
+    transformed operands' workspaces (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out)."""
     steps = winograd.steps(kernel)
     slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
+    fit = min(_budget() // 2, _TILE_BYTES) // slot_bytes
+    parts, used = [], 0
+
+    def block():
+        # whole (C-contiguous) workspaces for the compiled transforms — a sliced view
+        # compiles to strided loads (measured 2× slower) — and the used slots for the
+        # matmuls. An odd row length: with an even one (a multiple of 16: 32×32 images)
+        # the α₀α₁ planes a transform writes or reads at once can share one cache set
+        # (measured 3× slower transforms).
+        first, second = (_workspace(dtype, (*planes, c, used | 1), slot)
+                         for c, slot in zip(channels, ("columns", "taps")))
+        return parts, slice(0, used), first, second
+
     for phase in np.ndindex(*dilation):
         outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
         tiles = [-(-n // m) for n, m in zip(outputs, steps)]
         if min(tiles) <= 0:
             continue
         slots = winograd.row_tiles(kernel, tiles[1])
-        fit = max(slots, min(_budget() // 2, _TILE_BYTES) // slot_bytes)
         per_group = max(1, min(batch, fit // slots))
         per_block = max(1, min(tiles[0], fit // (per_group * slots)))
         for n0 in range(0, batch, per_group):
@@ -612,14 +626,13 @@ def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype
             for i0 in range(0, tiles[0], per_block):
                 rows = slice(i0, min(i0 + per_block, tiles[0]))
                 count = (images.stop - n0) * (rows.stop - i0) * slots
-                # whole (C-contiguous) workspaces for the compiled transforms — a sliced view
-                # compiles to strided loads (measured 2× slower) — and the used slots for the
-                # matmuls. An odd row length: with an even one (a multiple of 16: 32×32
-                # images) the α₀α₁ planes a transform writes or reads at once can share one
-                # cache set (measured 3× slower transforms).
-                first, second = (_workspace(dtype, (*planes, c, count | 1), slot)
-                                 for c, slot in zip(channels, ("columns", "taps")))
-                yield (phase, dilation, tiles, images, rows), slice(0, count), first, second
+                if parts and used + count > fit:
+                    yield block()
+                    parts, used = [], 0
+                parts.append((phase, dilation, tiles, images, rows, used))
+                used += count
+    if parts:
+        yield block()
 
 
 def _winograd(x, w, dilation, pads, bias=None):
@@ -639,11 +652,13 @@ def _winograd(x, w, dilation, pads, bias=None):
     u = winograd.transform_kernel(w)
     positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)
-    for block, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
-                                              (groups, positions), (ci, co), x.dtype):
-        winograd.transform_input(x, kernel, pads, *block, v)
+    for blocks, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
+                                               (groups, positions), (ci, co), x.dtype):
+        for block in blocks:
+            winograd.transform_input(x, kernel, pads, *block, v)
         parallel.matmul(u, v[..., used], out=m[..., used])
-        winograd.transform_output(m, kernel, bias, *block, y)
+        for block in blocks:
+            winograd.transform_output(m, kernel, bias, *block, y)
     return y
 
 

@@ -113,11 +113,11 @@ def steps(kernel: Sequence[int]) -> tuple[int, ...]:
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
     """w (G, Co, Ci, r₀, r₁) → U = G₀·w·G₁ᵀ as (G, α₀α₁, Co, Ci), one matrix per position:
-    one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁), in float64 (G's fractions
-    are not all binary), rounded once to w's dtype."""
+    one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁) in w's dtype (float64
+    would take 3× as long; G's rounding, ~6e-8 in float32, is far below the transforms')."""
     groups, co, ci, r0, r1 = w.shape
-    both = np.kron(matrices(r0)[1], matrices(r1)[1])
-    u = (both @ w.reshape(groups * co * ci, r0 * r1).T).astype(w.dtype)  # (α₀α₁, G·Co·Ci)
+    both = np.kron(matrices(r0)[1], matrices(r1)[1]).astype(w.dtype)
+    u = both @ w.reshape(groups * co * ci, r0 * r1).T        # (α₀α₁, G·Co·Ci)
     u = u.reshape(-1, groups, co, ci)
     return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
 
@@ -132,44 +132,45 @@ def row_tiles(kernel, tw: int) -> int:
 
 
 def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, images: slice,
-                    tile_rows: slice, out: np.ndarray) -> None:
+                    tile_rows: slice, first: int, out: np.ndarray) -> None:
     """``out[g, e·α₁ + f, c, t] = (B₀ᵀ·d·B₁)[e, f]`` for the α₀×α₁ tiles d, m₀×m₁ apart, of one
     dilation phase of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x (N, G, C, H, W)
     padded by ``pads`` ((lo, hi), any sign; zero outside x), ``phase`` = (a₀, a₁), ``tiles`` =
     (th, tw) per image. Tile rows i of ``tile_rows`` of the ``images``, images side by side:
-    t = (i − i₀)·B·s + (n − n₀)·s + j with s = ``row_tiles`` slots per image row (the spare
-    slots hold tiles of no output: long inner loops for small images); out (G, α₀α₁, C, T)."""
+    t = first + (i − i₀)·B·s + (n − n₀)·s + j with s = ``row_tiles`` slots per image row (the
+    spare slots hold tiles of no output: long inner loops for small images); out
+    (G, α₀α₁, C, T) — T from ``first`` on: several phases' tiles share one out."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name)[0](
-        x, lo0, lo1, *phase, *dilation, *_block(tiles, images, tile_rows), out)
+        x, lo0, lo1, *phase, *dilation, *_block(tiles, images, tile_rows), first, out)
 
 
 def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
-                     images: slice, tile_rows: slice, y: np.ndarray) -> None:
+                     images: slice, tile_rows: slice, first: int, y: np.ndarray) -> None:
     """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
     bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
     _kernels(tuple(kernel), y.dtype.name)[2](
-        m, bias, *phase, *dilation, *_block(tiles, images, tile_rows), y)
+        m, bias, *phase, *dilation, *_block(tiles, images, tile_rows), first, y)
 
 
 def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: slice,
-                       tile_rows: slice, out: np.ndarray) -> None:
+                       tile_rows: slice, first: int, out: np.ndarray) -> None:
     """The transpose of ``transform_output`` (for the weight gradient): ``out[g, e·α₁ + f, o, t]
     = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of one dilation phase of dy (N, G, Co, *M),
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (the spare slots are zero: they meet no output)."""
     _kernels(tuple(kernel), dy.dtype.name)[1](
-        dy, 0, 0, *phase, *dilation, *_block(tiles, images, tile_rows), out)
+        dy, 0, 0, *phase, *dilation, *_block(tiles, images, tile_rows), first, out)
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
     """(G, α₀α₁, Co, Ci) sums Σ_t Ŷ·V̂ᵀ → the weight gradient (G, Co, Ci, r₀, r₁) = G₀ᵀ·(·)·G₁
-    per (o, c): the transpose of ``transform_kernel`` (in float64 as it)."""
+    per (o, c): the transpose of ``transform_kernel``."""
     groups, _, co, ci = products.shape
-    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1])
-    dw = (both.T @ products.reshape(groups, -1, co * ci)).astype(products.dtype)  # (G, r₀r₁, Co·Ci)
+    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1]).astype(products.dtype)
+    dw = both.T @ products.reshape(groups, -1, co * ci)       # (G, r₀r₁, Co·Ci)
     return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
 
 
@@ -276,7 +277,7 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
     alpha0, alpha1, span0, span1 = t0.shape[0], t1.shape[0], t0.shape[1], t1.shape[1]
     ind = " " * 4
     src = [
-        f"def {name}(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, out):",
+        f"def {name}(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, first, out):",
         "    images, groups, channels, h0, h1 = x.shape",
         f"    slots = tw + {spare}",
         f"    seg = {m1} * slots",
@@ -315,7 +316,7 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
     for e in range(alpha0):
         for f in range(alpha1):
             names = [f"t[{e}, {k % m1}, j + {k // m1}]" for k in range(span1)]
-            src += [f"{ind * 3}dst = out[g, {e * alpha1 + f}, c]",
+            src += [f"{ind * 3}dst = out[g, {e * alpha1 + f}, c, first:]",
                     f"{ind * 3}for j in range(count):",
                     f"{ind * 4}dst[j] = " + _combination(t1[f], names, dtype)]
     return "\n".join(src) + "\n"
@@ -329,7 +330,7 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
     spare = row_tiles(kernel, 0)
     ind = " " * 4
     src = [
-        "def transform_output(m, bias, p0, p1, d0, d1, tw, n0, nb, i0, ni, y):",
+        "def transform_output(m, bias, p0, p1, d0, d1, tw, n0, nb, i0, ni, first, y):",
         "    images, groups, channels, h0, h1 = y.shape",
         "    h = (h0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
         "    w = (h1 - p1 + d1 - 1) // d1",
@@ -342,7 +343,7 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
         "            bias_gc = bias[g, c]",
     ]
     for f in range(alpha1):
-        src += [f"{ind * 3}s{e} = m[g, {e * alpha1 + f}, c]" for e in range(alpha0)]
+        src += [f"{ind * 3}s{e} = m[g, {e * alpha1 + f}, c, first:]" for e in range(alpha0)]
         for k in range(m0):
             src += [f"{ind * 3}dst = q[{k}, {f}]", f"{ind * 3}for j in range(count):",
                     f"{ind * 4}dst[j] = " + _combination(a0[k], [f"s{e}[j]" for e in
