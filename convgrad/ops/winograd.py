@@ -142,7 +142,8 @@ def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, images:
     (G, α₀α₁, C, T) — T from ``first`` on: several phases' tiles share one out."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name)[0](
-        x, lo0, lo1, *phase, *dilation, *_block(tiles, images, tile_rows), first, out)
+        np.ascontiguousarray(x), lo0, lo1, *phase, *dilation,
+        *_block(tiles, images, tile_rows), first, out)
 
 
 def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
@@ -162,7 +163,8 @@ def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: s
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (the spare slots are zero: they meet no output)."""
     _kernels(tuple(kernel), dy.dtype.name)[1](
-        dy, 0, 0, *phase, *dilation, *_block(tiles, images, tile_rows), first, out)
+        np.ascontiguousarray(dy), 0, 0, *phase, *dilation,
+        *_block(tiles, images, tile_rows), first, out)
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
@@ -209,7 +211,8 @@ def _build(kernel: tuple[int, int], dtype: str):
     steps = (a0.shape[0], a1.shape[0])
     spare = row_tiles(kernel, 0)
     header = ("import numpy as np\nfrom numba import njit\n\n"
-              "compiled = njit(nogil=True, fastmath=True, cache=CACHE)\n\n\n")
+              "compiled = njit(nogil=True, fastmath=True, cache=CACHE)\n"
+              "u64 = np.uint64    # an index numba need not test for wrap-around\n\n\n")
     source = header + "\n\n".join([
         _gather_source("transform_input", (b0, b1), steps, spare, dtype),
         _gather_source("transform_gradient", (a0.T, a1.T), steps, spare, dtype),
@@ -269,10 +272,11 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
 
     Per channel and block: the rows of each tile row of every image are gathered side by
     side into a scratch (zero where the padding is, a dilation phase's columns made
-    contiguous); M₀ combines the rows along the whole scratch, its result stored split by
-    column mod m₁ (lane j of part r is column m₁·j + r), so that each of the α₀α₁ planes
-    takes M₁ of the columns m₁·J … of every tile slot J from unit-stride lanes (measured
-    13–17 % faster than strided reads of the columns)."""
+    contiguous; flat unsigned indices — slicing each short row cost more than copying it);
+    M₀ combines the rows along the whole scratch, its result stored split by column mod m₁
+    (lane j of part r is column m₁·j + r), so that each of the α₀α₁ planes takes M₁ of the
+    columns m₁·J … of every tile slot J from unit-stride lanes (measured 13–17 % faster
+    than strided reads of the columns)."""
     (t0, t1), (m0, m1) = mats, steps
     alpha0, alpha1, span0, span1 = t0.shape[0], t1.shape[0], t0.shape[1], t1.shape[1]
     ind = " " * 4
@@ -283,8 +287,10 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
         f"    seg = {m1} * slots",
         "    count = ni * nb * slots",
         f"    lanes = count + {-(-(span1 - m1) // m1)}        # the last slot reads past its image",
-        f"    rows = np.zeros(({span0}, {m1} * lanes), x.dtype)   # the padding columns stay zero",
+        f"    width = {m1} * lanes",
+        f"    rows = np.zeros(({span0}, width), x.dtype)   # the padding columns stay zero",
         f"    t = np.empty(({alpha0}, {m1}, lanes), x.dtype)",
+        "    flat, xf = rows.reshape(-1), x.reshape(-1)",
         "    q_first = max(0, -((p1 - lo1) // d1))        # scratch columns that read x",
         "    q_last = min(seg, (h1 - 1 - p1 + lo1) // d1 + 1) if h1 - 1 - p1 + lo1 >= 0 else 0",
         "    for g in range(groups):",
@@ -292,21 +298,21 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
         "            for ii in range(ni):",
         f"                for k in range({span0}):",
         f"                    src = p0 + d0 * ({m0} * (i0 + ii) + k) - lo0",
-        "                    inside = 0 <= src < h0 and q_first < q_last",
+        "                    inside = 0 <= src < h0",
         "                    for n in range(nb):",
-        "                        at = (ii * nb + n) * seg",
-        "                        row = rows[k, at + q_first:at + max(q_first, q_last)]",
-        "                        if inside and d1 == 1:",
-        "                            part = x[n0 + n, g, c, src, p1 + q_first - lo1:]",
-        "                            for q in range(q_last - q_first):",
-        "                                row[q] = part[q]",
-        "                        elif inside:",
-        "                            line = x[n0 + n, g, c, src]",
-        "                            for q in range(q_last - q_first):",
-        "                                row[q] = line[p1 + d1 * (q_first + q) - lo1]",
+        "                        at = k * width + (ii * nb + n) * seg",
+        "                        if inside:",
+        "                            base = ((((n0 + n) * groups + g) * channels + c) * h0",
+        "                                    + src) * h1 + p1 - lo1",
+        "                            if d1 == 1:",
+        "                                for q in range(q_first, q_last):",
+        "                                    flat[u64(at + q)] = xf[u64(base + q)]",
+        "                            else:",
+        "                                for q in range(q_first, q_last):",
+        "                                    flat[u64(at + q)] = xf[u64(base + d1 * q)]",
         "                        else:",
-        "                            for q in range(len(row)):",
-        "                                row[q] = 0",
+        "                            for q in range(q_first, q_last):",
+        "                                flat[u64(at + q)] = 0",
     ]
     for e in range(alpha0):
         src += [f"{ind * 3}for j in range(lanes):"]
