@@ -91,23 +91,29 @@ def test_map_parts_runs_parts_at_once_with_blas_on_one_core():
     assert parallel.map_parts(fn, [5], concurrent=True) == [50]
 
 
-def test_a_split_batch_gives_the_numbers_of_one_thread(monkeypatch):
+@pytest.mark.parametrize("method", [None, "winograd"])
+def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
     """Forward and both gradients with the batch in one part per core equal the one-thread
-    results (∂w sums the parts in another order: round-off only)."""
+    results (∂w sums the parts in another order: round-off only) — also where each part's
+    correlation writes straight into its slice of the result (Winograd)."""
     import_optional("threadpoolctl")
     import importlib
 
     core = importlib.import_module("convgrad.ops.conv")     # the function shadows the module
     x, w, dy = concurrent_case()
     geo = core.conv_geometry("conv", x.shape, w.shape, 1, 1, 1, 1)
+
+    def passes():
+        with ops.forced_method(method):
+            return (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
+                    ops.conv_grad_weight(x, dy, w.shape, padding=1))
+
     monkeypatch.setattr(parallel, "THREADS", 2)
     assert core._batch_parts(geo, x.dtype).concurrent
-    split = (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
-             ops.conv_grad_weight(x, dy, w.shape, padding=1))
+    split = passes()
     monkeypatch.setattr(parallel, "THREADS", 1)
     assert not core._batch_parts(geo, x.dtype).concurrent
-    serial = (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
-              ops.conv_grad_weight(x, dy, w.shape, padding=1))
+    serial = passes()
     for a, b in zip(split, serial):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 

@@ -106,8 +106,8 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
 
     def one_part(part: slice) -> None:
         xg = x[part].reshape(-1, g, geo.in_channels // g, *geo.in_size)
-        y[part] = correlate(xg, wg, geo.stride, geo.dilation, geo.padding,
-                            bg).reshape(y[part].shape)
+        correlate(xg, wg, geo.stride, geo.dilation, geo.padding, bg,
+                  out=y[part].reshape(-1, g, geo.out_channels // g, *geo.out_size))
 
     _map_parts(one_part, parts)
     return y
@@ -211,14 +211,16 @@ def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     dx = np.empty(geo.input_shape, dtype=dy.dtype)
 
     def one_part(part: slice) -> None:
-        dx[part] = _input_grad_chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]))
+        _input_grad_chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]), out=dx[part])
 
     _map_parts(one_part, parts)
     return dx
 
 
-def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w)."""
+def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w);
+    into ``out`` (``geo.input_shape``) if given."""
     g, ndim = geo.groups, geo.ndim
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size)
     # rot180, in/out channels swapped within each group: (g, C_in/g, C_out/g, *K)
@@ -229,12 +231,15 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.nd
                                                 geo.stride, geo.dilation, geo.padding)]
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        return correlate(dyg, w_rot, (1,) * ndim, dil, pads).reshape(geo.input_shape)
+        whole = None if out is None else out.reshape(geo.batch, g, -1, *geo.in_size)
+        return correlate(dyg, w_rot, (1,) * ndim, dil, pads, out=whole).reshape(geo.input_shape)
     parts = [tuple(zip(*combo)) for combo in product(*phases)]   # (taps, dil, pads, where)
     # positions of a phase that meets no tap stay zero; else every position is written
     whole = all(len(axis) == min(s, n) for axis, s, n in zip(phases, geo.stride, geo.in_size))
-    dx = (np.empty if whole else np.zeros)((geo.batch, g, geo.in_channels // g, *geo.in_size),
-                                           dtype=dy.dtype)
+    shape = (geo.batch, g, geo.in_channels // g, *geo.in_size)
+    dx = (np.empty(shape, dy.dtype) if out is None else out.reshape(shape))
+    if not whole:
+        dx[...] = 0
     if parts and not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul
         for taps, dil, pads, where in parts:
             dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],

@@ -153,10 +153,11 @@ def forced_method(name: str | None) -> Iterator[None]:
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Sequence[int],
               pads: Sequence[tuple[int, int]] | None = None,
-              bias: np.ndarray | None = None) -> np.ndarray:
+              bias: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Grouped valid correlation ``x (B, G, Ci, *S) ⋆ w (G, Co, Ci, *K) → (B, G, Co, *M)`` of x
     padded (or, negative, cropped) by ``pads`` ``(lo, hi)`` per spatial axis, plus ``bias``
-    (G, Co) if given.
+    (G, Co) if given; into ``out`` (that shape) if given — a batch part's slice of the whole
+    result, which ``winograd`` writes directly (one pass over the output less).
 
     The padded copy goes to a reused scratch buffer — except along the axes whose taps
     ``stacked`` and ``rows`` stack into their matmul: they multiply the unpadded x and add each
@@ -164,6 +165,14 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     the columns), ``stacked`` and ``rows`` as the start of their sums, the others in place
     afterwards.
     """
+    y = _correlate(x, w, stride, dilation, pads, bias, out)
+    if out is None or y is out:
+        return y
+    np.copyto(out, y)
+    return out
+
+
+def _correlate(x, w, stride, dilation, pads, bias, out):
     ndim = x.ndim - 3
     pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
     padded = x.shape[:3] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads))
@@ -186,7 +195,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     if method == "winograd":        # pads applied inside its compiled transforms
         if form == "weight":
             return _add_bias(_winograd_weight(x, w, stride, pads), bias)
-        return _winograd(x, w, dilation, pads, bias)
+        return _winograd(x, w, dilation, pads, bias, out)
     if method in ("rows", "stacked"):
         if any(max(-lo, 0) + max(-hi, 0) > n for n, (lo, hi) in zip(x.shape[3:], pads)):
             x, pads = _pad(x, pads), ((0, 0),) * ndim   # a crop into the padding: do it first
@@ -635,20 +644,24 @@ def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype
         yield block()
 
 
-def _winograd(x, w, dilation, pads, bias=None):
+def _winograd(x, w, dilation, pads, bias=None, out=None):
     """Stride-1 correlation by Winograd's F(m, r) per axis (``winograd.py``), 1-d and 2-d:
     transform x's tiles and w, contract the channels by α₀α₁ matmuls (Co × Ci) @ (Ci × tiles),
     transform back and add the bias. A dilation splits the output into d₀·d₁ phases (every
     d-th row and column), each an undilated correlation of the matching phase of x. Tiles go
-    a block of tile rows at a time, within the cache budget and the workspace cap."""
+    a block of tile rows at a time, within the cache budget and the workspace cap. Into
+    ``out`` when it is C-contiguous."""
     if x.ndim == 4:                         # 1-d as a single row
-        y = _winograd(x[:, :, :, None], w[..., None, :], (1, *dilation), ((0, 0), *pads), bias)
+        y = _winograd(x[:, :, :, None], w[..., None, :], (1, *dilation), ((0, 0), *pads), bias,
+                      None if out is None else out[:, :, :, None])
         return y[:, :, :, 0]
     batch, groups, ci = x.shape[:3]
     co, kernel = w.shape[1], w.shape[3:]
     size = [n + lo + hi - d * (k - 1)
             for n, (lo, hi), k, d in zip(x.shape[3:], pads, kernel, dilation)]
-    y = np.empty((batch, groups, co, *size), dtype=x.dtype)
+    shape = (batch, groups, co, *size)
+    y = (out if out is not None and out.shape == shape and out.flags.c_contiguous
+         else np.empty(shape, dtype=x.dtype))
     u = winograd.transform_kernel(w)
     positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)

@@ -116,7 +116,7 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
     one matmul with the Kronecker product G₀ ⊗ G₁ (α₀α₁ × r₀r₁) in w's dtype (float64
     would take 3× as long; G's rounding, ~6e-8 in float32, is far below the transforms')."""
     groups, co, ci, r0, r1 = w.shape
-    both = np.kron(matrices(r0)[1], matrices(r1)[1]).astype(w.dtype)
+    both = _kernel_transform((r0, r1), w.dtype)
     u = both @ w.reshape(groups * co * ci, r0 * r1).T        # (α₀α₁, G·Co·Ci)
     u = u.reshape(-1, groups, co, ci)
     return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
@@ -151,7 +151,7 @@ def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dila
     """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
-    bias = np.zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
+    bias = _zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
     _kernels(tuple(kernel), y.dtype.name)[2](
         m, bias, *phase, *dilation, *_block(tiles, images, tile_rows), first, y)
 
@@ -171,9 +171,25 @@ def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
     """(G, α₀α₁, Co, Ci) sums Σ_t Ŷ·V̂ᵀ → the weight gradient (G, Co, Ci, r₀, r₁) = G₀ᵀ·(·)·G₁
     per (o, c): the transpose of ``transform_kernel``."""
     groups, _, co, ci = products.shape
-    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1]).astype(products.dtype)
+    both = _kernel_transform(tuple(kernel), products.dtype)
     dw = both.T @ products.reshape(groups, -1, co * ci)       # (G, r₀r₁, Co·Ci)
     return dw.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
+
+
+@functools.cache
+def _zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """A read-only zero bias (no allocation per block)."""
+    zeros = np.zeros(shape, dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
+@functools.cache
+def _kernel_transform(kernel: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """G₀ ⊗ G₁ (α₀α₁ × r₀r₁) in ``dtype``, built once (the batch parts ask for it per call)."""
+    both = np.kron(matrices(kernel[0])[1], matrices(kernel[1])[1]).astype(dtype)
+    both.flags.writeable = False
+    return both
 
 
 def _block(tiles, images: slice, tile_rows: slice) -> tuple[int, ...]:
