@@ -782,5 +782,6 @@ def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkey
         transform_input = winograd._build((1, 3), "float64")[0]
         assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (1 if writable else 0)
         out = np.zeros((1, 6, 1, 5 * winograd.row_tiles((1, 3), 2)))
-        transform_input(x, 0, 0, 0, 0, 1, 1, 2, 0, 1, 0, 5, 0, out)  # 5 rows of 2 tiles
+        parts = np.array([[0, 0, 2, 0, 1, 0, 5, 0]])           # 5 rows of 2 tiles
+        transform_input(x, 0, 0, 1, 1, parts, out)
         np.testing.assert_allclose(out[0, :, 0, 0], winograd.matrices(3)[0] @ x[0, 0, 0, 0, :6])

@@ -587,11 +587,10 @@ def _winograd_weight(x, dy, stride, pads):
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
     products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
-    for blocks, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
-                                               (groups, positions), (ci, co), x.dtype):
-        for block in blocks:
-            winograd.transform_input(xf, kernel, pads, *block, v)
-            winograd.transform_gradient(dyf, kernel, *block, d)
+    for parts, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
+                                              (groups, positions), (ci, co), x.dtype):
+        winograd.transform_input(xf, kernel, pads, parts, v)
+        winograd.transform_gradient(dyf, kernel, parts, d)
         products += parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
     return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
 
@@ -665,13 +664,11 @@ def _winograd(x, w, dilation, pads, bias=None, out=None):
     u = winograd.transform_kernel(w)
     positions = u.shape[1]
     bias = None if bias is None else bias.reshape(groups, co)
-    for blocks, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
-                                               (groups, positions), (ci, co), x.dtype):
-        for block in blocks:
-            winograd.transform_input(x, kernel, pads, *block, v)
+    for parts, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
+                                              (groups, positions), (ci, co), x.dtype):
+        winograd.transform_input(x, kernel, pads, parts, v)
         parallel.matmul(u, v[..., used], out=m[..., used])
-        for block in blocks:
-            winograd.transform_output(m, kernel, bias, *block, y)
+        winograd.transform_output(m, kernel, bias, parts, y)
     return y
 
 

@@ -131,40 +131,36 @@ def row_tiles(kernel, tw: int) -> int:
     return tw + -(-overlap // m1)
 
 
-def transform_input(x: np.ndarray, kernel, pads, phase, dilation, tiles, images: slice,
-                    tile_rows: slice, first: int, out: np.ndarray) -> None:
-    """``out[g, e·α₁ + f, c, t] = (B₀ᵀ·d·B₁)[e, f]`` for the α₀×α₁ tiles d, m₀×m₁ apart, of one
-    dilation phase of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x (N, G, C, H, W)
-    padded by ``pads`` ((lo, hi), any sign; zero outside x), ``phase`` = (a₀, a₁), ``tiles`` =
-    (th, tw) per image. Tile rows i of ``tile_rows`` of the ``images``, images side by side:
+def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None:
+    """``out[g, e·α₁ + f, c, t] = (B₀ᵀ·d·B₁)[e, f]`` for the α₀×α₁ tiles d, m₀×m₁ apart, of the
+    dilation phases of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x
+    (N, G, C, H, W) padded by ``pads`` ((lo, hi), any sign; zero outside x). Each part —
+    (phase (a₀, a₁), dilation, tiles (th, tw) per image, images, tile rows, first slot) as
+    ``correlate._winograd_blocks`` yields them — puts its images' tile rows side by side:
     t = first + (i − i₀)·B·s + (n − n₀)·s + j with s = ``row_tiles`` slots per image row (the
-    spare slots hold tiles of no output: long inner loops for small images); out
-    (G, α₀α₁, C, T) — T from ``first`` on: several phases' tiles share one out."""
+    spare slots hold tiles of no output: long inner loops for small images). One compiled
+    call for all parts; out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name)[0](
-        np.ascontiguousarray(x), lo0, lo1, *phase, *dilation,
-        *_block(tiles, images, tile_rows), first, out)
+        np.ascontiguousarray(x), lo0, lo1, *parts[0][1], _part_table(parts), out)
 
 
-def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, phase, dilation, tiles,
-                     images: slice, tile_rows: slice, first: int, y: np.ndarray) -> None:
+def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, parts,
+                     y: np.ndarray) -> None:
     """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
     bias = _zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
-    _kernels(tuple(kernel), y.dtype.name)[2](
-        m, bias, *phase, *dilation, *_block(tiles, images, tile_rows), first, y)
+    _kernels(tuple(kernel), y.dtype.name)[2](m, bias, *parts[0][1], _part_table(parts), y)
 
 
-def transform_gradient(dy: np.ndarray, kernel, phase, dilation, tiles, images: slice,
-                       tile_rows: slice, first: int, out: np.ndarray) -> None:
+def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
     """The transpose of ``transform_output`` (for the weight gradient): ``out[g, e·α₁ + f, o, t]
-    = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of one dilation phase of dy (N, G, Co, *M),
+    = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of the dilation phases of dy (N, G, Co, *M),
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (the spare slots are zero: they meet no output)."""
     _kernels(tuple(kernel), dy.dtype.name)[1](
-        np.ascontiguousarray(dy), 0, 0, *phase, *dilation,
-        *_block(tiles, images, tile_rows), first, out)
+        np.ascontiguousarray(dy), 0, 0, *parts[0][1], _part_table(parts), out)
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
@@ -178,10 +174,9 @@ def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
 
 @functools.cache
 def _zeros(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-    """A read-only zero bias (no allocation per block)."""
-    zeros = np.zeros(shape, dtype)
-    zeros.flags.writeable = False
-    return zeros
+    """A zero bias (no allocation per block; writeable, or the compiled output transform
+    would be compiled a second time for a read-only bias)."""
+    return np.zeros(shape, dtype)
 
 
 @functools.cache
@@ -192,11 +187,14 @@ def _kernel_transform(kernel: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     return both
 
 
-def _block(tiles, images: slice, tile_rows: slice) -> tuple[int, ...]:
-    """The kernels' block arguments: tiles per row, first image and count, first tile row
-    and count."""
-    return (tiles[1], images.start, images.stop - images.start, tile_rows.start,
-            tile_rows.stop - tile_rows.start)
+def _part_table(parts) -> np.ndarray:
+    """The kernels' part arguments, one row per part: phase (a₀, a₁), tiles per row, first
+    image and count, first tile row and count, first slot. (One call for all the parts of a
+    block: each return from compiled code takes the GIL again, which costs most when the
+    batch parts run on several threads.)"""
+    return np.array([(*phase, tiles[1], images.start, images.stop - images.start,
+                      rows.start, rows.stop - rows.start, first)
+                     for phase, _, tiles, images, rows, first in parts], dtype=np.int64)
 
 
 _NAMES = ("transform_input", "transform_gradient", "transform_output")
@@ -281,6 +279,20 @@ def _combination(coefficients, names, dtype: str) -> str:
     return text[2:] if text.startswith("+ ") else text
 
 
+# the kernels loop over a block's parts (``_part_table``); the rest of their body is indented
+# one level deeper by ``_in_part_loop``
+_PART_LOOP = ("    for part in range(parts.shape[0]):",
+              "        p0, p1, tw, n0, nb, i0, ni, first = (parts[part, 0], parts[part, 1], "
+              "parts[part, 2], parts[part, 3], parts[part, 4], parts[part, 5], parts[part, 6], "
+              "parts[part, 7])")
+
+
+def _in_part_loop(src: list[str]) -> str:
+    """The generated lines, those after the part loop's head indented into it."""
+    head = src.index(_PART_LOOP[1]) + 1
+    return "\n".join(src[:head] + ["    " + line for line in src[head:]]) + "\n"
+
+
 def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
     """Source of a tile transform ``M₀·d·M₁ᵀ`` for tiles d of ``M.shape[1]`` rows and columns
     that start ``steps`` apart — Bᵀ on the overlapping α-tiles of x, or A (α×m) on dy's
@@ -297,8 +309,9 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
     alpha0, alpha1, span0, span1 = t0.shape[0], t1.shape[0], t0.shape[1], t1.shape[1]
     ind = " " * 4
     src = [
-        f"def {name}(x, lo0, lo1, p0, p1, d0, d1, tw, n0, nb, i0, ni, first, out):",
+        f"def {name}(x, lo0, lo1, d0, d1, parts, out):",
         "    images, groups, channels, h0, h1 = x.shape",
+        *_PART_LOOP,
         f"    slots = tw + {spare}",
         f"    seg = {m1} * slots",
         "    count = ni * nb * slots",
@@ -341,7 +354,7 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
             src += [f"{ind * 3}dst = out[g, {e * alpha1 + f}, c, first:]",
                     f"{ind * 3}for j in range(count):",
                     f"{ind * 4}dst[j] = " + _combination(t1[f], names, dtype)]
-    return "\n".join(src) + "\n"
+    return _in_part_loop(src)
 
 
 def _output_source(kernel: tuple[int, int], dtype: str) -> str:
@@ -352,8 +365,9 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
     spare = row_tiles(kernel, 0)
     ind = " " * 4
     src = [
-        "def transform_output(m, bias, p0, p1, d0, d1, tw, n0, nb, i0, ni, first, y):",
+        "def transform_output(m, bias, d0, d1, parts, y):",
         "    images, groups, channels, h0, h1 = y.shape",
+        *_PART_LOOP,
         "    h = (h0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
         "    w = (h1 - p1 + d1 - 1) // d1",
         f"    slots = tw + {spare}",
@@ -391,4 +405,4 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
     src += [f"{ind * 7}line[{m1} * j + {l}] = o{l}[j]" for l in range(m1)]
     src += [f"{ind * 6}for l in range(w % {m1}):",
             f"{ind * 7}line[w - w % {m1} + l] = o[k, l, at + w // {m1}]"]
-    return "\n".join(src) + "\n"
+    return _in_part_loop(src)
