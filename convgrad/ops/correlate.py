@@ -586,12 +586,15 @@ def _winograd_weight(x, dy, stride, pads):
                    for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
-    products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
+    products = None                         # usually one block: no zeros, no sum
     for parts, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
                                               (groups, positions), (ci, co), x.dtype):
         winograd.transform_input(xf, kernel, pads, parts, v)
         winograd.transform_gradient(dyf, kernel, parts, d)
-        products += parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
+        block = parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
+        products = block if products is None else np.add(products, block, out=products)
+    if products is None:                    # no phase meets an output
+        products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
     return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
 
 
