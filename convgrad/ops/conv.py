@@ -220,7 +220,7 @@ def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
 def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
                       out: np.ndarray | None = None) -> np.ndarray:
     """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w);
-    into ``out`` (``geo.input_shape``) if given."""
+    into ``out`` (``geo.input_shape``, C-contiguous: a batch slice of the whole dx) if given."""
     g, ndim = geo.groups, geo.ndim
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size)
     # rot180, in/out channels swapped within each group: (g, C_in/g, C_out/g, *K)
@@ -231,13 +231,13 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
                                                 geo.stride, geo.dilation, geo.padding)]
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        whole = None if out is None else out.reshape(geo.batch, g, -1, *geo.in_size)
-        return correlate(dyg, w_rot, (1,) * ndim, dil, pads, out=whole).reshape(geo.input_shape)
+        into = None if out is None else out.reshape(geo.batch, g, -1, *geo.in_size)
+        return correlate(dyg, w_rot, (1,) * ndim, dil, pads, out=into).reshape(geo.input_shape)
     parts = [tuple(zip(*combo)) for combo in product(*phases)]   # (taps, dil, pads, where)
     # positions of a phase that meets no tap stay zero; else every position is written
     whole = all(len(axis) == min(s, n) for axis, s, n in zip(phases, geo.stride, geo.in_size))
     shape = (geo.batch, g, geo.in_channels // g, *geo.in_size)
-    dx = (np.empty(shape, dy.dtype) if out is None else out.reshape(shape))
+    dx = np.empty(shape, dy.dtype) if out is None else out.reshape(shape)
     if not whole:
         dx[...] = 0
     if parts and not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul
