@@ -612,6 +612,7 @@ WINOGRAD_CASES = [
     Case(size=(30,), kernel=(5,), cin=3, cout=4, batch=2, padding=2),       # F(4, 5)
     Case(size=(21,), kernel=(5,), cin=2, cout=3, padding=((1, 6),), dilation=3),
     Case(size=(9,), kernel=(5,), cin=2, cout=2, padding="full"),
+    Case(size=(26,), kernel=(5,), cin=4, cout=6, batch=2, padding="same", groups=2),
     Case(size=(3, 3), kernel=(3, 3)),                                       # one output
 ]
 
