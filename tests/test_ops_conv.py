@@ -617,21 +617,59 @@ WINOGRAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
-def test_winograd_matches_torch(case, dtype, monkeypatch):
-    """Forward, ∂x and ∂w (the transposed transforms) by Winograd — and they really ran."""
+def record_winograd_kernels(monkeypatch) -> list[tuple[str, str]]:
+    """(name, thread) of each compiled Winograd function called from Python from now on."""
+    import threading
+    from types import SimpleNamespace
+
     from convgrad.ops import winograd
 
+    ran, original = [], winograd._kernels
+
+    def spy(name, f):
+        return lambda *args: ran.append((name, threading.current_thread().name)) or f(*args)
+
+    def spying(kernel, dtype):
+        compiled = original(kernel, dtype)
+        return SimpleNamespace(**{name: spy(name, getattr(compiled, name))
+                                  for name in winograd._NAMES})
+
+    monkeypatch.setattr(winograd, "_kernels", spying)
+    return ran
+
+
+# How a Winograd computation runs: the batch in shares, one per core, each share one compiled
+# call that calls gemm itself (``threads``); one such call on one thread (``compiled``); or
+# each block's steps called from Python, its products by np.matmul (``python``: no gemm).
+WINOGRAD_ROUTES = ("threads", "compiled", "python")
+
+
+@pytest.mark.parametrize("route", WINOGRAD_ROUTES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_winograd_matches_torch(case, dtype, route, monkeypatch):
+    """Forward, ∂x and ∂w (the transposed transforms) by Winograd, each route — and they
+    really ran that way (one image cannot be shared: it takes the one-thread route)."""
+    from convgrad.ops import blas, parallel
+
     import_optional("numba")
-    ran = []
-    for name in ("transform_output", "transform_gradient"):
-        original = getattr(winograd, name)
-        monkeypatch.setattr(winograd, name,
-                            lambda *a, name=name, f=original: ran.append(name) or f(*a))
+    import_optional("threadpoolctl")
+    if route == "python":
+        monkeypatch.setattr(blas, "_enabled", False)
+    else:
+        assert blas.gemm(dtype) is not None, "no gemm symbol in NumPy's BLAS"
+    monkeypatch.setattr(parallel, "THREADS", 2 if route == "threads" else 1)
+    ran = record_winograd_kernels(monkeypatch)
     with ops.forced_method("winograd"):
         check_against_torch(replace(case, dtype=dtype))
-    assert set(ran) == {"transform_output", "transform_gradient"}
+    names = {name for name, _ in ran}
+    if route == "python":
+        assert {"transform_output", "transform_gradient"} <= names
+        assert not names & {"forward_share", "weight_share"}
+    else:
+        assert names == {"forward_share", "weight_share"}
+        threads = {thread for _, thread in ran}
+        assert len(threads) == (2 if route == "threads" and case.batch > 1 else 1)
 
 
 def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
@@ -780,7 +818,7 @@ def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkey
     x = np.arange(40.0).reshape(1, 1, 1, 5, 8)       # one 5×8 image, a 1×3 kernel
     for folder, writable in ((tmp_path / "cache", True), (tmp_path / "file" / "x", False)):
         monkeypatch.setenv("CONVGRAD_CACHE_DIR", str(folder))
-        transform_input = winograd._build((1, 3), "float64")[0]
+        transform_input = winograd._build((1, 3), "float64").transform_input
         assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (1 if writable else 0)
         out = np.zeros((1, 6, 1, 5 * winograd.row_tiles((1, 3), 2)))
         parts = np.array([[0, 0, 2, 0, 1, 0, 5, 0]])           # 5 rows of 2 tiles

@@ -54,6 +54,18 @@ def test_called_from_a_pool_thread_runs_in_that_thread(always_split):
     np.testing.assert_array_equal(result, np.full((8, 2, 2), 3.0))
 
 
+def test_inside_map_parts_every_thread_knows_it_and_splits_nothing(always_split):
+    """``in_part`` in every thread of a batch part — the main thread's too — and a stack is
+    then not spread over the pool, whose threads are busy with the other parts."""
+    import_optional("threadpoolctl")
+    assert not parallel.in_part() and parallel.splits(2, 3, 4, (8,))
+    seen = parallel.map_parts(lambda part: (threading.current_thread().name, parallel.in_part(),
+                                            parallel.splits(2, 3, 4, (8,))), [0, 1, 2, 3])
+    assert any(name == threading.main_thread().name for name, _, _ in seen)
+    assert all(inside and not split for _, inside, split in seen)
+    assert not parallel.in_part()
+
+
 def test_large_products_are_left_to_blas(monkeypatch):
     """Above OpenBLAS's own threading threshold the stack is not split."""
     calls = []
@@ -94,8 +106,8 @@ def test_map_parts_runs_parts_at_once_with_blas_on_one_core():
 @pytest.mark.parametrize("method", [None, "winograd"])
 def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
     """Forward and both gradients with the batch in one part per core equal the one-thread
-    results (∂w sums the parts in another order: round-off only) — also where each part's
-    correlation writes straight into its slice of the result (Winograd)."""
+    results (∂w sums the parts in another order: round-off only) — also where Winograd shares
+    the batch among numba's threads in one compiled call instead."""
     import_optional("threadpoolctl")
     import importlib
 
@@ -136,3 +148,29 @@ def test_workers_keep_the_forced_method_and_a_share_of_the_cap(monkeypatch):
         ops.conv(x, w, padding=1)
     assert len(seen) == 2 and any(name.startswith("convgrad") for name, _ in seen)
     assert all(budget == ops.get_workspace_limit() // 2 for _, budget in seen)
+
+
+def test_winograd_called_from_two_python_threads_at_once(monkeypatch):
+    """Two callers at once: one runs its shares on numba's threads, the other — the threaded
+    call is one at a time — its blocks one by one; both get the right numbers every time."""
+    import_optional("numba")
+    import_optional("threadpoolctl")
+    x, w, dy = concurrent_case()
+    with ops.forced_method("winograd"):
+        want = ops.conv(x, w, padding=1), ops.conv_grad_weight(x, dy, w.shape, padding=1)
+    barrier, failures = threading.Barrier(2), []
+
+    def caller():
+        barrier.wait()
+        with ops.forced_method("winograd"):
+            for _ in range(20):
+                got = ops.conv(x, w, padding=1), ops.conv_grad_weight(x, dy, w.shape, padding=1)
+                failures.extend(not np.allclose(g, e, rtol=1e-12, atol=1e-12)
+                                for g, e in zip(got, want))
+
+    threads = [threading.Thread(target=caller) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(failures) == 80 and not any(failures)

@@ -51,6 +51,7 @@ from .correlate import (
     forced_method,
     get_workspace_limit,
     shared_workspace,
+    threads_itself,
 )
 from .geometry import (
     ConvGeometry,
@@ -97,7 +98,9 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
     bg = None if b is None else b.reshape(g, -1)
-    parts = _batch_parts(geo, x.dtype)
+    parts = _batch_parts(geo, x.dtype, threads_itself(
+        (geo.batch, g, geo.in_channels // g, *geo.in_size), wg.shape, geo.stride, geo.dilation,
+        geo.padding, x.dtype))
     if len(parts) == 1:
         xg = x.reshape(-1, g, geo.in_channels // g, *geo.in_size)
         yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding, bg)
@@ -205,7 +208,13 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
 def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dx, batch part by batch part (padded copies within the workspace cap; parts on
     several cores)."""
-    parts = _batch_parts(geo, dy.dtype)
+    stride_one = all(s == 1 for s in geo.stride)
+    if stride_one:
+        _, dilation, pads, _ = zip(*(axis[0] for axis in _phases(geo)))
+    parts = _batch_parts(geo, dy.dtype, stride_one and threads_itself(
+        (geo.batch, geo.groups, geo.out_channels // geo.groups, *geo.out_size),
+        (geo.groups, geo.in_channels // geo.groups, geo.out_channels // geo.groups, *geo.kernel),
+        geo.stride, dilation, pads, dy.dtype))
     if len(parts) == 1:
         return _input_grad_chunk(dy, w, geo)
     dx = np.empty(geo.input_shape, dtype=dy.dtype)
@@ -226,9 +235,7 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
     # rot180, in/out channels swapped within each group: (g, C_in/g, C_out/g, *K)
     flip = (slice(None),) * 3 + (slice(None, None, -1),) * ndim
     w_rot = w.reshape(g, -1, *w.shape[1:]).swapaxes(1, 2)[flip]
-    phases = [_input_grad_phases(n, m, k, s, d, lo)
-              for n, m, k, s, d, (lo, _) in zip(geo.in_size, geo.out_size, geo.kernel,
-                                                geo.stride, geo.dilation, geo.padding)]
+    phases = _phases(geo)
     if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
         _, dil, pads, _ = zip(*(axis[0] for axis in phases))
         into = None if out is None else out.reshape(geo.batch, g, -1, *geo.in_size)
@@ -245,6 +252,13 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
             dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
                                                        (1,) * ndim, dil, pads)
     return dx.reshape(geo.input_shape)
+
+
+def _phases(geo: ConvGeometry) -> list[list[tuple]]:
+    """``_input_grad_phases`` per axis."""
+    return [_input_grad_phases(n, m, k, s, d, lo)
+            for n, m, k, s, d, (lo, _) in zip(geo.in_size, geo.out_size, geo.kernel,
+                                              geo.stride, geo.dilation, geo.padding)]
 
 
 def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[tuple]:
@@ -276,7 +290,11 @@ def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[
 
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw summed over batch parts (the batch is the contracted axis)."""
-    parts = _batch_parts(geo, x.dtype)
+    g = geo.groups
+    parts = _batch_parts(geo, x.dtype, threads_itself(
+        (geo.in_channels // g, g, geo.batch, *geo.in_size),
+        (g, geo.out_channels // g, geo.batch, *geo.out_size), geo.dilation, geo.stride,
+        _weight_pads(geo), x.dtype))
     sums = _map_parts(lambda part: _weight_grad_chunk(x[part], dy[part], replace(
         geo, batch=part.stop - part.start)), parts)
     dw = sums[0]
@@ -288,7 +306,7 @@ def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray
 def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw as the correlation of x (batch ↔ channels) with dy as kernel, dilated by s."""
     g = geo.groups
-    pads = tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
+    pads = _weight_pads(geo)
     spatial = tuple(range(3, 3 + geo.ndim))
     # x as (C_in/g, g, N, *S): C_in/g is the batch, N the contracted channel axis.
     xg = x.reshape(geo.batch, g, -1, *geo.in_size).transpose(2, 1, 0, *spatial)
@@ -296,6 +314,12 @@ def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.n
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size).transpose(1, 2, 0, *spatial)
     dw = correlate(xg, dyg, geo.dilation, geo.stride, pads)   # (C_in/g, g, C_out/g, *K)
     return dw.transpose(1, 2, 0, *spatial).reshape(geo.weight_shape)
+
+
+def _weight_pads(geo: ConvGeometry) -> tuple[tuple[int, int], ...]:
+    """The weight gradient's padding of x: the layer's, less the remainder r on the high side
+    (the input positions no output reads)."""
+    return tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -328,16 +352,17 @@ class _Parts(list):
     concurrent = False
 
 
-def _batch_parts(geo: ConvGeometry, dtype) -> _Parts:
+def _batch_parts(geo: ConvGeometry, dtype, threads_itself: bool = False) -> _Parts:
     """Batch slices whose padded copy (and the temporaries of the same order of size that a
     contraction makes) fit in a quarter of the workspace cap, run one after another. For
     usual sizes that is one slice, which is cut into one part per core instead when the
-    call is worth running on several (``_concurrent``)."""
+    call is worth running on several (``_concurrent``) — unless the correlation spreads its
+    work over the cores itself (``threads_itself``: Winograd)."""
     per_image = (max(geo.in_channels, geo.out_channels) * math.prod(
         n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
         zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
     step = max(1, get_workspace_limit() // (4 * per_image))
-    concurrent = step >= geo.batch and _concurrent(geo)
+    concurrent = step >= geo.batch and not threads_itself and _concurrent(geo)
     if concurrent:
         step = -(-geo.batch // parallel.THREADS)
     parts = _Parts(slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step))

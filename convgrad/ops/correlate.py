@@ -82,6 +82,8 @@ _workspace_limit = 256 * 2**20
 _generation = 0                       # bumped by set_workspace_limit
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
 _TILE_BYTES = 16 * 2**20              # im2col columns per tile: stays in the last-level cache
+# a Winograd block's two transformed operands, per form (``_winograd_plan``)
+_WINOGRAD_BLOCK_BYTES = {"forward": 6 * 2**20, "weight": 16 * 2**20}
 _JIT_ELEMENTS = 2**16                 # depthwise inputs at least this big use the compiled taps
 _ROWS_POSITIONS = 1600                # output positions per image from which "rows" pays
 _SMALL_POSITIONS = 100                # from here the compiled stacked and rows pay
@@ -172,14 +174,22 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Seq
     return out
 
 
-def _correlate(x, w, stride, dilation, pads, bias, out):
-    ndim = x.ndim - 3
-    pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
-    padded = x.shape[:3] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads))
-    method = getattr(_state, "method", None) or choose_method(padded, w.shape, stride, dilation,
-                                                              x.dtype)
-    form = _winograd_form(x.shape, w.shape, stride, dilation, pads)
-    if method == "rows" and (stride[0] != 1 or x.ndim < 5):
+def threads_itself(x_shape, w_shape, stride, dilation, pads, dtype) -> bool:
+    """Whether ``correlate`` with these shapes runs on several cores by itself (Winograd:
+    ``winograd.threads``) — the caller then passes the whole batch from one thread."""
+    method, _ = _resolve(x_shape, w_shape, stride, dilation, pads, dtype)
+    return method == "winograd" and winograd.threads(x_shape[0], dtype) > 1
+
+
+def _resolve(x_shape, w_shape, stride, dilation, pads, dtype) -> tuple[str, str | None]:
+    """The method (forced in this thread, else ``choose_method``'s) where it applies to this
+    stride and dilation, else im2col; and the Winograd form (``_winograd_form``)."""
+    pads = tuple(pads) if pads is not None else ((0, 0),) * (len(x_shape) - 3)
+    padded = tuple(x_shape[:3]) + tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[3:], pads))
+    method = getattr(_state, "method", None) or choose_method(padded, w_shape, stride, dilation,
+                                                              dtype)
+    form = _winograd_form(x_shape, w_shape, stride, dilation, pads)
+    if method == "rows" and (stride[0] != 1 or len(x_shape) < 5):
         method = "im2col"
     elif method == "outrows" and dilation[0] != 1:
         method = "im2col"
@@ -188,6 +198,13 @@ def _correlate(x, w, stride, dilation, pads, bias, out):
     elif method not in ("im2col", "window", "rows", "outrows", "winograd") and any(
             s != 1 for s in stride):
         method = "im2col"
+    return method, form
+
+
+def _correlate(x, w, stride, dilation, pads, bias, out):
+    ndim = x.ndim - 3
+    pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
+    method, form = _resolve(x.shape, w.shape, stride, dilation, pads, x.dtype)
     if _compiled_depthwise(method, x, w, stride):
         return _depthwise(method, x, w, stride, dilation, pads, bias)
     if method == "rows" and _row_columns_bytes(x, w, stride, dilation, pads) > _budget() // 2:
@@ -586,64 +603,67 @@ def _winograd_weight(x, dy, stride, pads):
                    for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
-    products = None                         # usually one block: no zeros, no sum
-    for parts, used, v, d in _winograd_blocks(dy.shape[3:], kernel, stride, batch,
-                                              (groups, positions), (ci, co), x.dtype):
-        winograd.transform_input(xf, kernel, pads, parts, v)
-        winograd.transform_gradient(dyf, kernel, parts, d)
-        block = parallel.matmul(d[..., used], v[..., used].transpose(0, 1, 3, 2))
-        products = block if products is None else np.add(products, block, out=products)
-    if products is None:                    # no phase meets an output
-        products = np.zeros((groups, positions, co, ci), dtype=x.dtype)
-    return winograd.weight_from_products(products, kernel).transpose(2, 0, 1, 3, 4)
+    shares, v, d = _winograd_plan("weight", dy.shape[3:], kernel, stride, batch,
+                                  (groups, positions), (ci, co), x.dtype)
+    return winograd.weight(xf, dyf, kernel, pads, shares, v, d).transpose(2, 0, 1, 3, 4)
 
 
-def _winograd_blocks(size, kernel, dilation, batch: int, planes, channels, dtype):
-    """The blocks of a Winograd computation whose output (per image) has ``size``: per
-    dilation phase, tile rows with each row of every image of a group side by side — long
-    inner loops for small images — and the parts of several phases one after another in one
-    block, as many slots as ``_TILE_BYTES`` and half this thread's share of the workspace
-    cap hold. (Measured against blocks of 256 slots: fewer calls — each a hand-over of the
-    GIL when the batch parts run on two threads — and deeper weight gradient matmuls:
-    conv1d's forward 4.1 → 3.0 ms, its ∂w 4.3 → 2.9, mnist_2's ∂w 4.1 → 3.1, resnet_3x3's
-    6.6 → 5.6; the blocks need not fit in the L2 cache.) Yields the parts (phase, dilation,
-    tiles, images, tile rows, first slot), the slice of the slots used, and the two
-    transformed operands' workspaces (G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out)."""
-    steps = winograd.steps(kernel)
+def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channels, dtype):
+    """The blocks of a Winograd computation whose output (per image) has ``size``, in shares of
+    the batch, one per thread that ``winograd.forward`` or ``weight`` runs at once
+    (``winograd.threads``), and the two transformed operands' workspaces
+    (threads, G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out) — whole (C-contiguous) ones
+    for the compiled transforms, which would compile a sliced view to strided loads (measured
+    2× slower). Each share's blocks hold as many slots as ``_WINOGRAD_BLOCK_BYTES[form]`` and
+    the thread's part of half the workspace cap allow: for the forward (products' N = slots)
+    6 MiB — mnist_2's forward 2.32 → 2.11 ms against 16 MiB, the others within noise — for
+    the weight gradient (K = slots: deeper is better) 16 MiB. Returns (shares — lists of
+    (parts, used slots) — and the two workspaces)."""
+    threads = winograd.threads(batch, dtype)
     slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
-    fit = min(_budget() // 2, _TILE_BYTES) // slot_bytes
+    fit = min(_budget() // (2 * threads), _TILE_BYTES, _WINOGRAD_BLOCK_BYTES[form]) // slot_bytes
+    shares = [list(_winograd_blocks(size, kernel, dilation, fit, range(
+        batch * t // threads, batch * (t + 1) // threads))) for t in range(threads)]
+    longest = max((used for share in shares for _, used in share), default=0)
+    # An odd row length: with an even one (a multiple of 16: 32×32 images) the α₀α₁ planes a
+    # transform writes or reads at once can share one cache set (measured 3× slower).
+    first, second = (_workspace(dtype, (threads, *planes, c, longest | 1), slot)
+                     for c, slot in zip(channels, ("columns", "taps")))
+    return shares, first, second
+
+
+def _winograd_blocks(size, kernel, dilation, fit: int, images: range):
+    """The blocks (parts, used slots) of these images: per dilation phase, tile rows with each
+    row of every image of a group side by side — long inner loops for small images — in
+    blocks of up to ``fit`` slots, each block within one phase (measured on the dilated layer
+    with the blocks of a share in one compiled call: forward 2.22 → 1.92 ms, ∂x 2.32 → 1.97,
+    ∂w 2.48 → 2.25 against blocks that hold all four phases). A part is (phase, dilation,
+    tiles, images, tile rows, first slot)."""
+    steps = winograd.steps(kernel)
     parts, used = [], 0
-
-    def block():
-        # whole (C-contiguous) workspaces for the compiled transforms — a sliced view
-        # compiles to strided loads (measured 2× slower) — and the used slots for the
-        # matmuls. An odd row length: with an even one (a multiple of 16: 32×32 images)
-        # the α₀α₁ planes a transform writes or reads at once can share one cache set
-        # (measured 3× slower transforms).
-        first, second = (_workspace(dtype, (*planes, c, used | 1), slot)
-                         for c, slot in zip(channels, ("columns", "taps")))
-        return parts, slice(0, used), first, second
-
     for phase in np.ndindex(*dilation):
         outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
         tiles = [-(-n // m) for n, m in zip(outputs, steps)]
         if min(tiles) <= 0:
             continue
         slots = winograd.row_tiles(kernel, tiles[1])
-        per_group = max(1, min(batch, fit // slots))
+        if parts:
+            yield parts, used
+            parts, used = [], 0
+        per_group = max(1, min(len(images), fit // slots))
         per_block = max(1, min(tiles[0], fit // (per_group * slots)))
-        for n0 in range(0, batch, per_group):
-            images = slice(n0, min(n0 + per_group, batch))
+        for n0 in range(images.start, images.stop, per_group):
+            group = slice(n0, min(n0 + per_group, images.stop))
             for i0 in range(0, tiles[0], per_block):
                 rows = slice(i0, min(i0 + per_block, tiles[0]))
-                count = (images.stop - n0) * (rows.stop - i0) * slots
+                count = (group.stop - n0) * (rows.stop - i0) * slots
                 if parts and used + count > fit:
-                    yield block()
+                    yield parts, used
                     parts, used = [], 0
-                parts.append((phase, dilation, tiles, images, rows, used))
+                parts.append((phase, dilation, tiles, group, rows, used))
                 used += count
     if parts:
-        yield block()
+        yield parts, used
 
 
 def _winograd(x, w, dilation, pads, bias=None, out=None):
@@ -664,14 +684,11 @@ def _winograd(x, w, dilation, pads, bias=None, out=None):
     shape = (batch, groups, co, *size)
     y = (out if out is not None and out.shape == shape and out.flags.c_contiguous
          else np.empty(shape, dtype=x.dtype))
-    u = winograd.transform_kernel(w)
-    positions = u.shape[1]
+    positions = math.prod(winograd.alpha(k) for k in kernel)
     bias = None if bias is None else bias.reshape(groups, co)
-    for parts, used, v, m in _winograd_blocks(size, kernel, dilation, batch,
-                                              (groups, positions), (ci, co), x.dtype):
-        winograd.transform_input(x, kernel, pads, parts, v)
-        parallel.matmul(u, v[..., used], out=m[..., used])
-        winograd.transform_output(m, kernel, bias, parts, y)
+    shares, v, m = _winograd_plan("forward", size, kernel, dilation, batch, (groups, positions),
+                                  (ci, co), x.dtype)
+    winograd.forward(x, w, kernel, pads, bias, shares, v, m, y)
     return y
 
 

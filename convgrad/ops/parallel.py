@@ -7,6 +7,9 @@ threads over images). One-core BLAS products run without the threads' synchronis
 every product, and the copies between the products (columns, padding, sums) run on all cores
 too: a 56×56×64 layer's weight gradient 13.2 → 10.5 ms on two cores. This needs threadpoolctl
 (the ``fast`` extra) to set BLAS's threads; without it the parts run one after another.
+Winograd passes its batch shares to ``map_parts`` as single compiled calls (``winograd.py``):
+the Python of the pass runs once, in the calling thread, and each part releases the GIL
+until it is done.
 
 ``matmul`` in detail:
 
@@ -22,10 +25,12 @@ cores. ``CONVGRAD_THREADS=1`` switches this off.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,6 +47,7 @@ def _cores() -> int:
 
 THREADS = max(1, min(16, int(os.environ.get("CONVGRAD_THREADS", "0")) or _cores()))
 _pool: ThreadPoolExecutor | None = None
+_local = threading.local()
 _pool_lock = threading.Lock()
 
 
@@ -56,18 +62,15 @@ def _executor() -> ThreadPoolExecutor:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` for stacks ``(..., M, K) @ (..., K, N)``, with the first
     batch axis split across ``THREADS`` threads when each product is too small for BLAS to
-    thread by itself."""
+    thread by itself (``splits``)."""
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     ndim = max(a.ndim, b.ndim)
     a = a.reshape((1,) * (ndim - a.ndim) + a.shape)
     b = b.reshape((1,) * (ndim - b.ndim) + b.shape)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    count = batch[0] if batch else 1
-    work = m * n * k
-    if (THREADS == 1 or count < 2 or work >= BLAS_THREADS_FROM
-            or work * int(np.prod(batch)) < _MIN_WORK or threading.current_thread().name
-            .startswith("convgrad")):
+    if not splits(m, k, n, batch):
         return np.matmul(a, b, out=out)
+    count = batch[0]
     if out is None:
         out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
     parts = min(THREADS, count)
@@ -85,6 +88,22 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return out
 
 
+def splits(m: int, k: int, n: int, batch: Sequence[int]) -> bool:
+    """Whether ``matmul`` spreads a stack of (M×K)·(K×N) products of this batch shape over the
+    threads: several cores, several products, each below OpenBLAS's own threading threshold,
+    together worth a thread — and not inside a batch part (``map_parts``), whose threads
+    are the cores already."""
+    work = m * n * k
+    return not (THREADS == 1 or not batch or batch[0] < 2 or work >= BLAS_THREADS_FROM
+                or work * math.prod(batch) < _MIN_WORK or in_part())
+
+
+def in_part() -> bool:
+    """Whether this thread runs a part of ``map_parts`` or is one of the pool's workers."""
+    return (getattr(_local, "in_part", False)
+            or threading.current_thread().name.startswith("convgrad"))
+
+
 @functools.cache
 def blas_controller():
     """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
@@ -95,20 +114,36 @@ def blas_controller():
     return ThreadpoolController()
 
 
+@contextmanager
+def one_core_blas() -> Iterator[None]:
+    """BLAS on one core inside (threadpoolctl's limit; nothing without threadpoolctl): for
+    products called from several threads at once."""
+    controller = blas_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
 def map_parts(fn: Callable, parts: Sequence, concurrent: bool = True) -> list:
     """``[fn(part) for part in parts]``; with ``concurrent`` (and several cores, threadpoolctl
     and not already inside a worker) the parts run ``THREADS`` at a time, BLAS on one core."""
     controller = blas_controller() if concurrent and THREADS > 1 and len(parts) > 1 else None
-    if controller is None or threading.current_thread().name.startswith("convgrad"):
+    if controller is None or in_part():
         return [fn(part) for part in parts]
     threads = min(THREADS, len(parts))
     results: list = [None] * len(parts)
 
     def work(first: int) -> None:            # parts first, first + threads, …
-        for i in range(first, len(parts), threads):
-            results[i] = fn(parts[i])
+        _local.in_part = True
+        try:
+            for i in range(first, len(parts), threads):
+                results[i] = fn(parts[i])
+        finally:
+            _local.in_part = False
 
-    with controller.limit(limits=1, user_api="blas"):
+    with one_core_blas():
         futures = [_executor().submit(work, k) for k in range(1, threads)]
         work(0)
         for f in futures:

@@ -40,7 +40,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import jit
+from . import blas, jit, parallel
 
 _POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))    # then ∞
 _automatic = os.environ.get("CONVGRAD_WINOGRAD", "1") != "0"
@@ -141,7 +141,7 @@ def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None
     spare slots hold tiles of no output: long inner loops for small images). One compiled
     call for all parts; out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
-    _kernels(tuple(kernel), x.dtype.name)[0](
+    _kernels(tuple(kernel), x.dtype.name).transform_input(
         np.ascontiguousarray(x), lo0, lo1, *parts[0][1], _part_table(parts), out)
 
 
@@ -150,8 +150,8 @@ def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, parts,
     """The inverse in ``transform_input``'s tile numbering: each tile's A₀ᵀ·m·A₁ (m₀×m₁
     outputs) plus the bias (G, C) into ``y[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of
     y (N, G, C, H, W); m (G, α₀α₁, C, T)."""
-    bias = _zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
-    _kernels(tuple(kernel), y.dtype.name)[2](m, bias, *parts[0][1], _part_table(parts), y)
+    _kernels(tuple(kernel), y.dtype.name).transform_output(
+        m, _bias(bias, y), *parts[0][1], _part_table(parts), y)
 
 
 def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
@@ -159,8 +159,111 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
     = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of the dilation phases of dy (N, G, Co, *M),
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (the spare slots are zero: they meet no output)."""
-    _kernels(tuple(kernel), dy.dtype.name)[1](
+    _kernels(tuple(kernel), dy.dtype.name).transform_gradient(
         np.ascontiguousarray(dy), 0, 0, *parts[0][1], _part_table(parts), out)
+
+
+def threads(batch: int, dtype) -> int:
+    """How many threads a Winograd computation of ``batch`` images runs on by itself (``forward``,
+    ``weight``): one per core (``parallel.THREADS``) and image, where gemm can be called from
+    compiled code, outside a batch part (whose threads are the cores already) — else 1."""
+    if parallel.THREADS == 1 or batch < 2 or parallel.in_part() or blas.gemm(dtype) is None:
+        return 1
+    return min(parallel.THREADS, batch)
+
+
+def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None, shares,
+            v: np.ndarray, m: np.ndarray, y: np.ndarray) -> None:
+    """All blocks of a forward with the kernel w (G, Co, Ci, r₀, r₁) into y: per block,
+    ``transform_input`` of x into v, per transformed position ``m[g, p] = u[g, p] @ v[g, p]``
+    over the used slots (u = ``transform_kernel(w)``), ``transform_output`` of m into y with the
+    bias. ``shares[t]`` — a list of blocks (parts, used slots) — runs on thread t with the
+    workspaces v[t], m[t], all of it one compiled call that calls gemm itself
+    (``blas.gemm``): no return to Python inside a share, so no wait for the GIL and no
+    second thread's Python to wait for (measured on 2 cores against the batch parts of
+    ``map_parts``, each with its own Python and a call per step: the dilated layer's forward
+    2.48 → 2.13 ms, conv1d's 2.38 → 1.92). Without gemm, or where ``parallel.matmul`` would
+    spread the products over the cores, the steps run from Python."""
+    with parallel.one_core_blas():          # no BLAS threads left spinning next to the shares
+        u = transform_kernel(w)
+    co, ci = u.shape[2:]
+    gemm = _gemm(x.dtype, co, ci, shares, u.shape[:2])
+    if gemm is None:
+        for parts, used in shares[0]:
+            transform_input(x, kernel, pads, parts, v[0])
+            parallel.matmul(u, v[0, ..., :used], out=m[0, ..., :used])
+            transform_output(m[0], kernel, bias, parts, y)
+        return
+    compiled = _kernels(tuple(kernel), x.dtype.name)
+    (lo0, _), (lo1, _) = pads
+    head = (np.ascontiguousarray(x), lo0, lo1, *_dilation(shares), *_share_tables(shares))
+    tail = (v, u, m, _bias(bias, y), y, gemm)
+    parallel.map_parts(lambda t: compiled.forward_share(*head, t, *tail), range(len(shares)))
+
+
+def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, shares, v: np.ndarray,
+           d: np.ndarray) -> np.ndarray:
+    """All blocks of a weight gradient, run as ``forward`` runs them: per block x's tiles into v
+    (``transform_input``), dy's blocks into d (``transform_gradient``), and per position
+    ``d[g, p] @ v[g, p]ᵀ`` over the used slots (G, α₀α₁, Co, Ci), summed over the blocks (gemm's
+    β = 1) and the shares; taken back by ``weight_from_products``: (G, Co, Ci, r₀, r₁)."""
+    groups, positions, co = d.shape[1:4]
+    ci = v.shape[3]
+    gemm = _gemm(x.dtype, co, ci, shares, (groups, positions))
+    if gemm is None:
+        total = None
+        for parts, used in shares[0]:
+            transform_input(x, kernel, pads, parts, v[0])
+            transform_gradient(dy, kernel, parts, d[0])
+            block = parallel.matmul(d[0, ..., :used], v[0, ..., :used].transpose(0, 1, 3, 2))
+            total = block if total is None else np.add(total, block, out=total)
+    else:
+        products = np.empty((len(shares), groups, positions, co, ci), dtype=x.dtype)
+        compiled = _kernels(tuple(kernel), x.dtype.name)
+        (lo0, _), (lo1, _) = pads
+        head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *_dilation(shares),
+                *_share_tables(shares))
+        parallel.map_parts(lambda t: compiled.weight_share(*head, t, v, d, products, gemm),
+                           range(len(shares)))
+        filled = [products[t] for t, share in enumerate(shares) if share]
+        for other in filled[1:]:
+            filled[0] += other
+        total = filled[0] if filled else None
+    if total is None:                       # no phase meets an output
+        total = np.zeros((groups, positions, co, ci), dtype=x.dtype)
+    with parallel.one_core_blas():
+        return weight_from_products(total, kernel)
+
+
+def _gemm(dtype, m: int, k: int, shares, batch):
+    """``blas.gemm`` for the shares' products (M×K)·(K×N), one per (group, position) — unless
+    a single share's stack is one ``parallel.matmul`` would spread over the cores (products
+    too small for BLAS to thread, outside a batch part): its steps then run from Python."""
+    longest = max((used for share in shares for _, used in share), default=0)
+    if len(shares) == 1 and parallel.splits(m, k, longest, batch):
+        return None
+    return blas.gemm(dtype)
+
+
+def _dilation(shares) -> tuple[int, int]:
+    return next((parts[0][1] for share in shares for parts, _ in share), (1, 1))
+
+
+def _share_tables(shares) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The compiled shares' view of the blocks: every block's part rows (``_part_table``) one
+    after another, where each block's rows start, each block's used slots, and where each
+    share's blocks start."""
+    blocks = [block for share in shares for block in share]
+    tables = [_part_table(parts) for parts, _ in blocks] or [np.zeros((0, 8), np.int64)]
+    starts = np.cumsum([0] + [len(t) for t in tables])
+    used = np.array([used for _, used in blocks] or [0], dtype=np.int64)
+    bounds = np.cumsum([0] + [len(share) for share in shares])
+    return np.concatenate(tables), starts, used, bounds
+
+
+def _bias(bias: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The bias (G, C) as the output transform takes it: contiguous, zeros when there is none."""
+    return _zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
@@ -197,13 +300,14 @@ def _part_table(parts) -> np.ndarray:
                      for phase, _, tiles, images, rows, first in parts], dtype=np.int64)
 
 
-_NAMES = ("transform_input", "transform_gradient", "transform_output")
+_NAMES = ("transform_input", "transform_gradient", "transform_output", "forward_share",
+          "weight_share")
 _built: dict = {}
 _building = threading.Lock()
 
 
 def _kernels(kernel: tuple[int, int], dtype: str):
-    """The transforms (input, gradient, output) for this kernel shape and dtype (``_build``),
+    """The compiled functions (``_NAMES``) for this kernel shape and dtype (``_build``),
     once per process — also when several batch parts ask at once."""
     key = (kernel, dtype)
     if key not in _built:
@@ -214,7 +318,9 @@ def _kernels(kernel: tuple[int, int], dtype: str):
 
 
 def _build(kernel: tuple[int, int], dtype: str):
-    """The three transforms, compiled (when first called) from generated source. Compiling
+    """The three transforms and the shares of blocks that call them and gemm
+    (``_BLOCKS_SOURCE``), compiled (when first called) from generated source, as a namespace
+    of ``_NAMES``. Compiling
     them takes seconds (~7 s for 3×3), so the source is written as a module
     into a cache folder (``CONVGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/convgrad`` or
     ``~/.cache/convgrad``), where numba keeps the machine code for the next process; where
@@ -230,7 +336,7 @@ def _build(kernel: tuple[int, int], dtype: str):
     source = header + "\n\n".join([
         _gather_source("transform_input", (b0, b1), steps, spare, dtype),
         _gather_source("transform_gradient", (a0.T, a1.T), steps, spare, dtype),
-        _output_source(kernel, dtype)])
+        _output_source(kernel, dtype), _BLOCKS_SOURCE.format(dtype=dtype)])
     source = source.replace("\ndef ", "\n@compiled\ndef ")
     digest = hashlib.sha1(f"{source}{numba.__version__}".encode()).hexdigest()[:16]
     name = f"winograd_{kernel[0]}x{kernel[1]}_{dtype}_{digest}"
@@ -240,7 +346,7 @@ def _build(kernel: tuple[int, int], dtype: str):
         module = SimpleNamespace()
         exec(compile(source.replace("cache=CACHE", "cache=False"), f"<{name}>", "exec"),
              vars(module))
-    return tuple(getattr(module, n) for n in _NAMES)
+    return SimpleNamespace(**{n: getattr(module, n) for n in _NAMES})
 
 
 def _cache_dir() -> Path:
@@ -277,6 +383,43 @@ def _combination(coefficients, names, dtype: str) -> str:
                          f"{sign} np.{dtype}({float(abs(c))!r}) * {name}")
     text = " ".join(terms) or f"+ np.{dtype}(0)"
     return text[2:] if text.startswith("+ ") else text
+
+
+# a block in one call: the transforms and per (group, position) one gemm (a ctypes function
+# from ``blas.gemm``, an argument — a global would keep numba from caching the machine code);
+# a share: its blocks, each with the part rows tables[starts[b]:starts[b + 1]]
+_BLOCKS_SOURCE = """def forward_block(x, lo0, lo1, d0, d1, parts, v, u, m, bias, y, used, gemm):
+    transform_input(x, lo0, lo1, d0, d1, parts, v)
+    co, ci = u.shape[2], u.shape[3]
+    for g in range(v.shape[0]):
+        for p in range(v.shape[1]):
+            gemm(101, 111, 111, co, used, ci, np.{dtype}(1), u[g, p].ctypes.data, ci,
+                 v[g, p].ctypes.data, v.shape[3], np.{dtype}(0), m[g, p].ctypes.data, m.shape[3])
+    transform_output(m, bias, d0, d1, parts, y)
+
+
+def weight_block(x, dy, lo0, lo1, d0, d1, parts, v, d, products, used, beta, gemm):
+    transform_input(x, lo0, lo1, d0, d1, parts, v)
+    transform_gradient(dy, 0, 0, d0, d1, parts, d)
+    co, ci = d.shape[2], v.shape[2]
+    for g in range(v.shape[0]):
+        for p in range(v.shape[1]):
+            gemm(101, 111, 112, co, ci, used, np.{dtype}(1), d[g, p].ctypes.data, d.shape[3],
+                 v[g, p].ctypes.data, v.shape[3], np.{dtype}(beta), products[g, p].ctypes.data,
+                 ci)
+
+
+def forward_share(x, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, u, m, bias, y, gemm):
+    for b in range(shares[t], shares[t + 1]):
+        forward_block(x, lo0, lo1, d0, d1, tables[starts[b]:starts[b + 1]], v[t], u, m[t], bias,
+                      y, used[b], gemm)
+
+
+def weight_share(x, dy, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, d, products, gemm):
+    for b in range(shares[t], shares[t + 1]):
+        weight_block(x, dy, lo0, lo1, d0, d1, tables[starts[b]:starts[b + 1]], v[t], d[t],
+                     products[t], used[b], 0.0 if b == shares[t] else 1.0, gemm)
+"""
 
 
 # the kernels loop over a block's parts (``_part_table``); the rest of their body is indented
