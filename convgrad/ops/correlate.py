@@ -53,6 +53,7 @@ multiplies they need (measured on the project machine):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import threading
@@ -603,33 +604,44 @@ def _winograd_weight(x, dy, stride, pads):
                    for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
-    shares, v, d = _winograd_plan("weight", dy.shape[3:], kernel, stride, batch,
-                                  (groups, positions), (ci, co), x.dtype)
-    return winograd.weight(xf, dyf, kernel, pads, shares, v, d).transpose(2, 0, 1, 3, 4)
+    plan, v, d = _winograd_plan("weight", dy.shape[3:], kernel, stride, batch,
+                                (groups, positions), (ci, co), x.dtype)
+    return winograd.weight(xf, dyf, kernel, pads, plan, v, d).transpose(2, 0, 1, 3, 4)
 
 
-def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channels, dtype):
-    """The blocks of a Winograd computation whose output (per image) has ``size``, in shares of
-    the batch, one per thread that ``winograd.forward`` or ``weight`` runs at once
-    (``winograd.threads``), and the two transformed operands' workspaces
-    (threads, G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out) — whole (C-contiguous) ones
+def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channels, dtype,
+                   kernel_slot: bool = False):
+    """The plan of a Winograd computation whose output (per image) has ``size``: its blocks in
+    shares of the batch, one per thread that ``winograd.forward`` or ``weight`` runs at once
+    (``winograd.threads``) — and the workspaces: the two transformed operands'
+    (threads, G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out), whole (C-contiguous) ones
     for the compiled transforms, which would compile a sliced view to strided loads (measured
-    2× slower). Each share's blocks hold as many slots as ``_WINOGRAD_BLOCK_BYTES[form]`` and
-    the thread's part of half the workspace cap allow: for the forward (products' N = slots)
+    2× slower), and with ``kernel_slot`` the transformed kernel's (threads, α₀α₁, G, Co, Ci).
+    Each share's blocks hold as many slots as ``_WINOGRAD_BLOCK_BYTES[form]`` and the
+    thread's part of half the workspace cap allow: for the forward (products' N = slots)
     6 MiB — mnist_2's forward 2.32 → 2.11 ms against 16 MiB, the others within noise — for
-    the weight gradient (K = slots: deeper is better) 16 MiB. Returns (shares — lists of
-    (parts, used slots) — and the two workspaces)."""
+    the weight gradient (K = slots: deeper is better) 16 MiB. Returns (plan, workspaces…)."""
     threads = winograd.threads(batch, dtype)
-    slot_bytes = math.prod(planes) * sum(channels) * np.dtype(dtype).itemsize
+    groups, positions = planes
+    slot_bytes = positions * groups * sum(channels) * np.dtype(dtype).itemsize
     fit = min(_budget() // (2 * threads), _TILE_BYTES, _WINOGRAD_BLOCK_BYTES[form]) // slot_bytes
-    shares = [list(_winograd_blocks(size, kernel, dilation, fit, range(
-        batch * t // threads, batch * (t + 1) // threads))) for t in range(threads)]
-    longest = max((used for share in shares for _, used in share), default=0)
+    plan = _plan(tuple(size), tuple(kernel), tuple(dilation), fit, batch, threads)
     # An odd row length: with an even one (a multiple of 16: 32×32 images) the α₀α₁ planes a
     # transform writes or reads at once can share one cache set (measured 3× slower).
-    first, second = (_workspace(dtype, (threads, *planes, c, longest | 1), slot)
-                     for c, slot in zip(channels, ("columns", "taps")))
-    return shares, first, second
+    spaces = [_workspace(dtype, (threads, *planes, c, plan.longest | 1), slot)
+              for c, slot in zip(channels, ("columns", "taps"))]
+    if kernel_slot:
+        spaces.append(_workspace(dtype, (threads, positions, groups, channels[1], channels[0]),
+                                 "kernel"))
+    return (plan, *spaces)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(size, kernel, dilation, fit: int, batch: int, threads: int) -> winograd.Plan:
+    """``_winograd_blocks`` for each thread's share of the batch, kept per geometry (building
+    the blocks and their tables is ~0.1 ms of Python, which two threads' parts wait for)."""
+    return winograd.Plan([list(_winograd_blocks(size, kernel, dilation, fit, range(
+        batch * t // threads, batch * (t + 1) // threads))) for t in range(threads)])
 
 
 def _winograd_blocks(size, kernel, dilation, fit: int, images: range):
@@ -686,9 +698,9 @@ def _winograd(x, w, dilation, pads, bias=None, out=None):
          else np.empty(shape, dtype=x.dtype))
     positions = math.prod(winograd.alpha(k) for k in kernel)
     bias = None if bias is None else bias.reshape(groups, co)
-    shares, v, m = _winograd_plan("forward", size, kernel, dilation, batch, (groups, positions),
-                                  (ci, co), x.dtype)
-    winograd.forward(x, w, kernel, pads, bias, shares, v, m, y)
+    plan, v, m, u = _winograd_plan("forward", size, kernel, dilation, batch,
+                                   (groups, positions), (ci, co), x.dtype, kernel_slot=True)
+    winograd.forward(x, w, kernel, pads, bias, plan, v, m, u, y)
     return y
 
 

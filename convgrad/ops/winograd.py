@@ -172,36 +172,50 @@ def threads(batch: int, dtype) -> int:
     return min(parallel.THREADS, batch)
 
 
-def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None, shares,
-            v: np.ndarray, m: np.ndarray, y: np.ndarray) -> None:
+class Plan:
+    """The blocks of a Winograd computation in shares, one per thread (``shares[t]``: a list of
+    blocks (parts, used slots), ``correlate._winograd_plan``), and the compiled shares' view of
+    them (``_share_tables``). Built once per geometry and kept: nothing may write to it."""
+
+    def __init__(self, shares):
+        self.shares = shares
+        self.longest = max((used for share in shares for _, used in share), default=0)
+        self.dilation = next((parts[0][1] for share in shares for parts, _ in share), (1, 1))
+        self.tables = _share_tables(shares)
+
+
+def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None, plan: Plan,
+            v: np.ndarray, m: np.ndarray, u: np.ndarray, y: np.ndarray) -> None:
     """All blocks of a forward with the kernel w (G, Co, Ci, r₀, r₁) into y: per block,
-    ``transform_input`` of x into v, per transformed position ``m[g, p] = u[g, p] @ v[g, p]``
-    over the used slots (u = ``transform_kernel(w)``), ``transform_output`` of m into y with the
-    bias. ``shares[t]`` — a list of blocks (parts, used slots) — runs on thread t with the
-    workspaces v[t], m[t], all of it one compiled call that calls gemm itself
-    (``blas.gemm``): no return to Python inside a share, so no wait for the GIL and no
-    second thread's Python to wait for (measured on 2 cores against the batch parts of
-    ``map_parts``, each with its own Python and a call per step: the dilated layer's forward
-    2.48 → 2.13 ms, conv1d's 2.38 → 1.92). Without gemm, or where ``parallel.matmul`` would
-    spread the products over the cores, the steps run from Python."""
-    with parallel.one_core_blas():          # no BLAS threads left spinning next to the shares
-        u = transform_kernel(w)
-    co, ci = u.shape[2:]
-    gemm = _gemm(x.dtype, co, ci, shares, u.shape[:2])
+    ``transform_input`` of x into v, per transformed position ``m[g, p] = U[g, p] @ v[g, p]``
+    over the used slots (U = ``transform_kernel(w)``), ``transform_output`` of m into y with the
+    bias. Share t runs on thread t with the workspaces v[t], m[t] and u[t] (α₀α₁, G, Co, Ci),
+    where it first computes its own U (one gemm with G₀ ⊗ G₁: no pass over w before the
+    shares start), all of it one compiled call that calls gemm itself (``blas.gemm``): no
+    return to Python inside a share, so no wait for the GIL and no second thread's Python to
+    wait for (measured on 2 cores against the batch parts of ``map_parts``, each with its own
+    Python and a call per step: the dilated layer's forward 2.48 → 2.13 ms, conv1d's
+    2.38 → 1.92). Without gemm, or where ``parallel.matmul`` would spread the products over
+    the cores, the steps run from Python."""
+    groups, co, ci = w.shape[:3]
+    gemm = _gemm(x.dtype, co, ci, plan, (groups, u.shape[1]))
     if gemm is None:
-        for parts, used in shares[0]:
+        full = transform_kernel(w)
+        for parts, used in plan.shares[0]:
             transform_input(x, kernel, pads, parts, v[0])
-            parallel.matmul(u, v[0, ..., :used], out=m[0, ..., :used])
+            parallel.matmul(full, v[0, ..., :used], out=m[0, ..., :used])
             transform_output(m[0], kernel, bias, parts, y)
         return
     compiled = _kernels(tuple(kernel), x.dtype.name)
     (lo0, _), (lo1, _) = pads
-    head = (np.ascontiguousarray(x), lo0, lo1, *_dilation(shares), *_share_tables(shares))
-    tail = (v, u, m, _bias(bias, y), y, gemm)
-    parallel.map_parts(lambda t: compiled.forward_share(*head, t, *tail), range(len(shares)))
+    head = (np.ascontiguousarray(x), lo0, lo1, *plan.dilation, *plan.tables)
+    tail = (v, _kernel_transform(tuple(kernel), w.dtype),
+            np.ascontiguousarray(w).reshape(groups * co * ci, -1), u, m, _bias(bias, y), y, gemm)
+    parallel.map_parts(lambda t: compiled.forward_share(*head, t, *tail),
+                       range(len(plan.shares)))
 
 
-def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, shares, v: np.ndarray,
+def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, plan: Plan, v: np.ndarray,
            d: np.ndarray) -> np.ndarray:
     """All blocks of a weight gradient, run as ``forward`` runs them: per block x's tiles into v
     (``transform_input``), dy's blocks into d (``transform_gradient``), and per position
@@ -209,23 +223,23 @@ def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, shares, v: np.ndarray,
     β = 1) and the shares; taken back by ``weight_from_products``: (G, Co, Ci, r₀, r₁)."""
     groups, positions, co = d.shape[1:4]
     ci = v.shape[3]
-    gemm = _gemm(x.dtype, co, ci, shares, (groups, positions))
+    gemm = _gemm(x.dtype, co, ci, plan, (groups, positions))
     if gemm is None:
         total = None
-        for parts, used in shares[0]:
+        for parts, used in plan.shares[0]:
             transform_input(x, kernel, pads, parts, v[0])
             transform_gradient(dy, kernel, parts, d[0])
             block = parallel.matmul(d[0, ..., :used], v[0, ..., :used].transpose(0, 1, 3, 2))
             total = block if total is None else np.add(total, block, out=total)
     else:
-        products = np.empty((len(shares), groups, positions, co, ci), dtype=x.dtype)
+        products = np.empty((len(plan.shares), groups, positions, co, ci), dtype=x.dtype)
         compiled = _kernels(tuple(kernel), x.dtype.name)
         (lo0, _), (lo1, _) = pads
-        head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *_dilation(shares),
-                *_share_tables(shares))
+        head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *plan.dilation,
+                *plan.tables)
         parallel.map_parts(lambda t: compiled.weight_share(*head, t, v, d, products, gemm),
-                           range(len(shares)))
-        filled = [products[t] for t, share in enumerate(shares) if share]
+                           range(len(plan.shares)))
+        filled = [products[t] for t, share in enumerate(plan.shares) if share]
         for other in filled[1:]:
             filled[0] += other
         total = filled[0] if filled else None
@@ -235,18 +249,13 @@ def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, shares, v: np.ndarray,
         return weight_from_products(total, kernel)
 
 
-def _gemm(dtype, m: int, k: int, shares, batch):
-    """``blas.gemm`` for the shares' products (M×K)·(K×N), one per (group, position) — unless
-    a single share's stack is one ``parallel.matmul`` would spread over the cores (products
-    too small for BLAS to thread, outside a batch part): its steps then run from Python."""
-    longest = max((used for share in shares for _, used in share), default=0)
-    if len(shares) == 1 and parallel.splits(m, k, longest, batch):
+def _gemm(dtype, m: int, k: int, plan: Plan, batch):
+    """``blas.gemm`` for the plan's products (M×K)·(K×N), one per (group, position) — unless a
+    single share's stack is one ``parallel.matmul`` would spread over the cores (products too
+    small for BLAS to thread, outside a batch part): its steps then run from Python."""
+    if len(plan.shares) == 1 and parallel.splits(m, k, plan.longest, batch):
         return None
     return blas.gemm(dtype)
-
-
-def _dilation(shares) -> tuple[int, int]:
-    return next((parts[0][1] for share in shares for parts, _ in share), (1, 1))
 
 
 def _share_tables(shares) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -393,7 +402,7 @@ _BLOCKS_SOURCE = """def forward_block(x, lo0, lo1, d0, d1, parts, v, u, m, bias,
     co, ci = u.shape[2], u.shape[3]
     for g in range(v.shape[0]):
         for p in range(v.shape[1]):
-            gemm(101, 111, 111, co, used, ci, np.{dtype}(1), u[g, p].ctypes.data, ci,
+            gemm(101, 111, 111, co, used, ci, np.{dtype}(1), u[p, g].ctypes.data, ci,
                  v[g, p].ctypes.data, v.shape[3], np.{dtype}(0), m[g, p].ctypes.data, m.shape[3])
     transform_output(m, bias, d0, d1, parts, y)
 
@@ -409,10 +418,14 @@ def weight_block(x, dy, lo0, lo1, d0, d1, parts, v, d, products, used, beta, gem
                  ci)
 
 
-def forward_share(x, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, u, m, bias, y, gemm):
+def forward_share(x, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, both, w, u, m, bias,
+                  y, gemm):
+    # this share's U = (G₀ ⊗ G₁)·wᵀ: (α₀α₁, G·Co·Ci), read as (α₀α₁, G, Co, Ci)
+    gemm(101, 111, 112, both.shape[0], w.shape[0], w.shape[1], np.{dtype}(1), both.ctypes.data,
+         w.shape[1], w.ctypes.data, w.shape[1], np.{dtype}(0), u[t].ctypes.data, w.shape[0])
     for b in range(shares[t], shares[t + 1]):
-        forward_block(x, lo0, lo1, d0, d1, tables[starts[b]:starts[b + 1]], v[t], u, m[t], bias,
-                      y, used[b], gemm)
+        forward_block(x, lo0, lo1, d0, d1, tables[starts[b]:starts[b + 1]], v[t], u[t], m[t],
+                      bias, y, used[b], gemm)
 
 
 def weight_share(x, dy, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, d, products, gemm):
