@@ -604,19 +604,19 @@ def _winograd_weight(x, dy, stride, pads):
                    for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
     positions = math.prod(winograd.matrices(k)[0].shape[0] for k in kernel)
-    plan, v, d = _winograd_plan("weight", dy.shape[3:], kernel, stride, batch,
-                                (groups, positions), (ci, co), x.dtype)
-    return winograd.weight(xf, dyf, kernel, pads, plan, v, d).transpose(2, 0, 1, 3, 4)
+    plan, v, d, products = _winograd_plan("weight", dy.shape[3:], kernel, stride, batch,
+                                          (groups, positions), (ci, co), x.dtype)
+    return winograd.weight(xf, dyf, kernel, pads, plan, v, d, products).transpose(2, 0, 1, 3, 4)
 
 
-def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channels, dtype,
-                   kernel_slot: bool = False):
+def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channels, dtype):
     """The plan of a Winograd computation whose output (per image) has ``size``: its blocks in
     shares of the batch, one per thread that ``winograd.forward`` or ``weight`` runs at once
     (``winograd.threads``) — and the workspaces: the two transformed operands'
     (threads, G, α₀α₁, C, ≥ slots) for ``channels`` (C_in, C_out), whole (C-contiguous) ones
     for the compiled transforms, which would compile a sliced view to strided loads (measured
-    2× slower), and with ``kernel_slot`` the transformed kernel's (threads, α₀α₁, G, Co, Ci).
+    2× slower), and each share's transformed kernel's (forward: threads, α₀α₁, G, Co, Ci) or
+    products' (weight: threads, G, α₀α₁, Co, Ci).
     Each share's blocks hold as many slots as ``_WINOGRAD_BLOCK_BYTES[form]`` and the
     thread's part of half the workspace cap allow: for the forward (products' N = slots)
     6 MiB — mnist_2's forward 2.32 → 2.11 ms against 16 MiB, the others within noise — for
@@ -630,9 +630,9 @@ def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channe
     # transform writes or reads at once can share one cache set (measured 3× slower).
     spaces = [_workspace(dtype, (threads, *planes, c, plan.longest | 1), slot)
               for c, slot in zip(channels, ("columns", "taps"))]
-    if kernel_slot:
-        spaces.append(_workspace(dtype, (threads, positions, groups, channels[1], channels[0]),
-                                 "kernel"))
+    ci, co = channels
+    spaces.append(_workspace(dtype, (threads, positions, groups, co, ci) if form == "forward"
+                             else (threads, groups, positions, co, ci), "kernel"))
     return (plan, *spaces)
 
 
@@ -699,7 +699,7 @@ def _winograd(x, w, dilation, pads, bias=None, out=None):
     positions = math.prod(winograd.alpha(k) for k in kernel)
     bias = None if bias is None else bias.reshape(groups, co)
     plan, v, m, u = _winograd_plan("forward", size, kernel, dilation, batch,
-                                   (groups, positions), (ci, co), x.dtype, kernel_slot=True)
+                                   (groups, positions), (ci, co), x.dtype)
     winograd.forward(x, w, kernel, pads, bias, plan, v, m, u, y)
     return y
 

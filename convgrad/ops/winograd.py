@@ -216,11 +216,13 @@ def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None,
 
 
 def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, plan: Plan, v: np.ndarray,
-           d: np.ndarray) -> np.ndarray:
+           d: np.ndarray, products: np.ndarray) -> np.ndarray:
     """All blocks of a weight gradient, run as ``forward`` runs them: per block x's tiles into v
     (``transform_input``), dy's blocks into d (``transform_gradient``), and per position
-    ``d[g, p] @ v[g, p]ᵀ`` over the used slots (G, α₀α₁, Co, Ci), summed over the blocks (gemm's
-    β = 1) and the shares; taken back by ``weight_from_products``: (G, Co, Ci, r₀, r₁)."""
+    ``d[g, p] @ v[g, p]ᵀ`` over the used slots, summed over the blocks (gemm's β = 1) into
+    products[t] (G, α₀α₁, Co, Ci) and taken back by each share (``weight_from_products``, one
+    gemm per group: no pass on the calling thread after the shares), the shares' results
+    summed: (G, Co, Ci, r₀, r₁)."""
     groups, positions, co = d.shape[1:4]
     ci = v.shape[3]
     gemm = _gemm(x.dtype, co, ci, plan, (groups, positions))
@@ -231,22 +233,22 @@ def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, plan: Plan, v: np.ndarra
             transform_gradient(dy, kernel, parts, d[0])
             block = parallel.matmul(d[0, ..., :used], v[0, ..., :used].transpose(0, 1, 3, 2))
             total = block if total is None else np.add(total, block, out=total)
-    else:
-        products = np.empty((len(plan.shares), groups, positions, co, ci), dtype=x.dtype)
-        compiled = _kernels(tuple(kernel), x.dtype.name)
-        (lo0, _), (lo1, _) = pads
-        head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *plan.dilation,
-                *plan.tables)
-        parallel.map_parts(lambda t: compiled.weight_share(*head, t, v, d, products, gemm),
-                           range(len(plan.shares)))
-        filled = [products[t] for t, share in enumerate(plan.shares) if share]
-        for other in filled[1:]:
-            filled[0] += other
-        total = filled[0] if filled else None
-    if total is None:                       # no phase meets an output
-        total = np.zeros((groups, positions, co, ci), dtype=x.dtype)
-    with parallel.one_core_blas():
+        if total is None:                   # no phase meets an output
+            total = np.zeros((groups, positions, co, ci), dtype=x.dtype)
         return weight_from_products(total, kernel)
+    both = _kernel_transform(tuple(kernel), x.dtype)
+    dw = np.empty((len(plan.shares), groups, both.shape[1], co * ci), dtype=x.dtype)
+    compiled = _kernels(tuple(kernel), x.dtype.name)
+    (lo0, _), (lo1, _) = pads
+    head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *plan.dilation,
+            *plan.tables)
+    parallel.map_parts(lambda t: compiled.weight_share(*head, t, v, d, products, both, dw, gemm),
+                       range(len(plan.shares)))
+    filled = [dw[t] for t, share in enumerate(plan.shares) if share]
+    for other in filled[1:]:
+        filled[0] += other
+    total = filled[0] if filled else np.zeros(dw.shape[1:], dtype=x.dtype)
+    return total.reshape(groups, *kernel, co, ci).transpose(0, 3, 4, 1, 2)
 
 
 def _gemm(dtype, m: int, k: int, plan: Plan, batch):
@@ -428,10 +430,16 @@ def forward_share(x, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, both,
                       bias, y, used[b], gemm)
 
 
-def weight_share(x, dy, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, d, products, gemm):
+def weight_share(x, dy, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, d, products, both,
+                 dw, gemm):
     for b in range(shares[t], shares[t + 1]):
         weight_block(x, dy, lo0, lo1, d0, d1, tables[starts[b]:starts[b + 1]], v[t], d[t],
                      products[t], used[b], 0.0 if b == shares[t] else 1.0, gemm)
+    # dw[t, g] = (G₀ ⊗ G₁)ᵀ·products[t, g]: (r₀r₁, Co·Ci)
+    cc = dw.shape[3]
+    for g in range(dw.shape[1]):
+        gemm(101, 112, 111, both.shape[1], cc, both.shape[0], np.{dtype}(1), both.ctypes.data,
+             both.shape[1], products[t, g].ctypes.data, cc, np.{dtype}(0), dw[t, g].ctypes.data, cc)
 """
 
 
