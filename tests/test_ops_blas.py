@@ -4,10 +4,11 @@ import ctypes
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import import_optional
+from helpers import Case, assert_close, import_optional, torch_conv_and_grads
 
 from convgrad.ops import blas, parallel
 
@@ -43,3 +44,34 @@ def test_gemm_is_none_for_other_dtypes_without_threadpoolctl_and_when_switched_o
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "CONVGRAD_BLAS_CALLS": "0"})
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("blas_calls", [True, False])
+@pytest.mark.parametrize("case, by_gemm", [
+    (Case(size=(5, 6), kernel=(1, 1), cin=7, cout=6, batch=3), True),          # pointwise
+    (Case(size=(4, 4), kernel=(1, 1), cin=4, cout=6, batch=5, groups=2), True),
+    (Case(size=(6, 5), kernel=(1, 1), cin=2, cout=3, batch=4, stride=2), True),  # rows copied
+    (Case(size=(9,), kernel=(1,), cin=3, cout=4, batch=2, stride=2), False),   # a strided view
+], ids=str)
+def test_single_position_weight_gradient_by_gemm_or_numpy(case, by_gemm, blas_calls,
+                                                          monkeypatch):
+    """The weight gradient of a 1×1 layer — one position of the ``window`` method — summed by
+    gemm (β = 1) reading both operands in place where their last axis is contiguous (a 2-d
+    strided window is copied into rows first; a 1-d one stays a strided view), by NumPy
+    products otherwise or without gemm; torch's numbers either way, in both dtypes."""
+    import_optional("threadpoolctl")
+    from convgrad import ops
+    from convgrad.ops import correlate as core
+
+    monkeypatch.setattr(blas, "_enabled", blas_calls)
+    summed = []
+    original = core._gemm_sum
+    monkeypatch.setattr(core, "_gemm_sum", lambda *a: summed.append(original(*a)) or summed[-1])
+    for dtype in ("float64", "float32"):
+        c = replace(case, dtype=dtype)
+        x, w, b = c.arrays()
+        _, dy, _, dw = torch_conv_and_grads(c, x, w, b)
+        with ops.forced_method("window"):
+            got = ops.conv_grad_weight(x, dy, w.shape, **c.opts)
+        assert_close(got, dw, dtype, f"{c} ∂w")
+    assert summed == [blas_calls and by_gemm] * 2

@@ -53,6 +53,7 @@ multiplies they need (measured on the project machine):
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
 import math
@@ -62,7 +63,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import jit, parallel, winograd
+from . import blas, jit, parallel, winograd
 from .windows import pad_or_crop, sliding_windows
 
 # scipy's pocketfft is multithreaded and ~4× faster in float32; the core needs NumPy only.
@@ -811,9 +812,11 @@ def _window(x, w, stride, dilation):
     if math.prod(out_size) == 1 and batch * w.shape[1] > 4:
         window = x[(...,) + tuple(slice(0, d * (k - 1) + 1, d) for k, d in zip(kernel, dilation))]
         rows, taps = window.reshape(batch, groups, ci, -1), w.reshape(*w.shape[:3], -1)
-        y = np.zeros((groups, batch, w.shape[1]), dtype=x.dtype)
-        for g, c in np.ndindex(groups, ci):
-            y[g] += rows[:, g, c] @ taps[g, :, c].T
+        y = np.empty((groups, batch, w.shape[1]), dtype=x.dtype)
+        if not _gemm_sum(rows, taps, y):
+            y[...] = 0
+            for g, c in np.ndindex(groups, ci):
+                y[g] += rows[:, g, c] @ taps[g, :, c].T
         return y.transpose(1, 0, 2).reshape(batch, groups, w.shape[1], *out_size)
     y = np.empty((batch, groups, w.shape[1], *out_size), dtype=x.dtype)
     axes = "xyzuvt"[:ndim]
@@ -823,6 +826,31 @@ def _window(x, w, stride, dilation):
                        zip(pos, stride, dilation, kernel))
         y[(...,) + pos] = np.einsum(subscripts, x[(...,) + window], w)
     return y
+
+
+def _gemm_sum(rows: np.ndarray, taps: np.ndarray, y: np.ndarray) -> bool:
+    """``y[g] = Σ_c rows[:, g, c] @ taps[g, :, c]ᵀ`` — rows (B, G, C, K), taps (G, O, C, K) —
+    by BLAS's gemm (``blas.gemm``) adding into y (β = 1): no product temporaries and no adds
+    (the weight gradient of the pointwise layer 2.32 → 1.93 ms in float64, 1.18 → 1.02 in
+    float32). Both operands read in place, so their last axis must be contiguous; False
+    (nothing done) where it is not or there is no gemm."""
+    gemm = blas.gemm(y.dtype)
+    size = y.itemsize
+    if (gemm is None or rows.shape[2] == 0 or rows.dtype != y.dtype or taps.dtype != y.dtype
+            or any(a.strides[-1] != size or min(a.strides) < 0 or a.strides[0] % size
+                   or a.strides[1] % size for a in (rows, taps))):
+        return False
+    batch, groups, ci, k = rows.shape
+    co = taps.shape[1]
+    lda, ldb = rows.strides[0] // size, taps.strides[1] // size
+    if lda < k or ldb < k:
+        return False
+    pointer = ctypes.c_void_p
+    for g, c in np.ndindex(groups, ci):
+        gemm(blas.ROW_MAJOR, blas.NO_TRANS, blas.TRANS, batch, co, k, 1.0,
+             pointer(rows[0, g, c].ctypes.data), lda, pointer(taps[g, 0, c].ctypes.data), ldb,
+             0.0 if c == 0 else 1.0, pointer(y[g].ctypes.data), co)
+    return True
 
 
 def _fft(x, w, stride, dilation):
