@@ -189,13 +189,14 @@ def machine_facts(compare_torch: bool) -> dict:
                         if line.startswith("model name")), cpu)
     except OSError:
         pass
-    from .ops import correlate, jit  # noqa: PLC0415
+    from .ops import blas, correlate, jit  # noqa: PLC0415
 
     facts = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
              "python": platform.python_version(), "numpy": np.__version__,
              "blas": _blas_info(),
              "fft": "scipy.fft" if correlate.FFT_OPTIONS else "numpy.fft",
-             "compiled_kernels": jit.available()}
+             "compiled_kernels": jit.available(),
+             "gemm_from_compiled_code": blas.gemm("float32") is not None}
     if compare_torch:
         import torch  # noqa: PLC0415
 
@@ -270,7 +271,9 @@ def markdown(result: dict, command: str) -> str:
              f"- date: {m['date']}", f"- CPU: {m['cpu']} ({m['cores']} cores)",
              f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}",
              f"- FFT: {m['fft']}; compiled kernels (numba: depthwise taps, tap sums, Winograd "
-             f"transforms): {'yes' if m['compiled_kernels'] else 'no'}"]
+             f"transforms): {'yes' if m['compiled_kernels'] else 'no'}; BLAS gemm called from "
+             f"the compiled Winograd shares: "
+             f"{'yes' if m.get('gemm_from_compiled_code') else 'no'}"]
     if compare:
         lines.append(f"- PyTorch {m['torch']} (CPU, {m['torch_threads']} threads)")
     lines += ["- GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s"
