@@ -647,33 +647,37 @@ def _plan(size, kernel, dilation, fit: int, batch: int, threads: int) -> winogra
 
 def _winograd_blocks(size, kernel, dilation, fit: int, images: range):
     """The blocks (parts, used slots) of these images: per dilation phase, tile rows with each
-    row of every image of a group side by side — long inner loops for small images — in
-    blocks of up to ``fit`` slots, each block within one phase (measured on the dilated layer
-    with the blocks of a share in one compiled call: forward 2.22 → 1.92 ms, ∂x 2.32 → 1.97,
-    ∂w 2.48 → 2.25 against blocks that hold all four phases). A part is (phase, dilation,
-    tiles, images, tile rows, first slot)."""
+    row of every image of a group one after another in a scratch row — long inner loops for
+    small images — each image row taking its w outputs plus the α₁ − m₁ positions its last
+    tile reads (``winograd.overlap``), with no gap to round it up to whole tiles (measured
+    with 16-wide phase images: a spare tile per image row would cost 20 % more transforms and
+    products), in blocks of up to ``fit`` tile slots, each block within one phase (measured
+    on the dilated layer with the blocks of a share in one compiled call: forward
+    2.22 → 1.92 ms, ∂x 2.32 → 1.97, ∂w 2.48 → 2.25 against blocks holding all four phases).
+    A part is (phase, dilation, positions per image row, images, tile rows, first slot)."""
     steps = winograd.steps(kernel)
+    m1, extra = steps[-1], winograd.overlap(kernel)
     parts, used = [], 0
     for phase in np.ndindex(*dilation):
         outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
         tiles = [-(-n // m) for n, m in zip(outputs, steps)]
         if min(tiles) <= 0:
             continue
-        slots = winograd.row_tiles(kernel, tiles[1])
         if parts:
             yield parts, used
             parts, used = [], 0
-        per_group = max(1, min(len(images), fit // slots))
-        per_block = max(1, min(tiles[0], fit // (per_group * slots)))
+        seg = outputs[1] + extra
+        per_group = max(1, min(len(images), fit * m1 // seg))
+        per_block = max(1, min(tiles[0], fit * m1 // (per_group * seg)))
         for n0 in range(images.start, images.stop, per_group):
             group = slice(n0, min(n0 + per_group, images.stop))
             for i0 in range(0, tiles[0], per_block):
                 rows = slice(i0, min(i0 + per_block, tiles[0]))
-                count = (group.stop - n0) * (rows.stop - i0) * slots
+                count = -(-(group.stop - n0) * (rows.stop - i0) * seg // m1)
                 if parts and used + count > fit:
                     yield parts, used
                     parts, used = [], 0
-                parts.append((phase, dilation, tiles, group, rows, used))
+                parts.append((phase, dilation, seg, group, rows, used))
                 used += count
     if parts:
         yield parts, used

@@ -122,13 +122,11 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
     return u[None, :, 0] if groups == 1 else np.ascontiguousarray(u.transpose(1, 0, 2, 3))
 
 
-def row_tiles(kernel, tw: int) -> int:
-    """Tile slots per image in a row of ``transform_input``'s layout: its tw tiles and one
-    spare slot (or more) — its tiles start m₁ apart in a scratch of images side by side, and
-    the spare covers the α₁ − m₁ columns that overlap into the next image."""
+def overlap(kernel) -> int:
+    """The α₁ − m₁ input columns a row's last tile reads past its outputs: an image row takes
+    its outputs plus these many positions in ``transform_input``'s scratch."""
     b_t, _, a_t = matrices(kernel[-1])
-    m1, overlap = a_t.shape[0], b_t.shape[0] - a_t.shape[0]
-    return tw + -(-overlap // m1)
+    return b_t.shape[0] - a_t.shape[0]
 
 
 def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None:
@@ -136,10 +134,12 @@ def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None
     dilation phases of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x
     (N, G, C, H, W) padded by ``pads`` ((lo, hi), any sign; zero outside x). Each part —
     (phase (a₀, a₁), dilation, tiles (th, tw) per image, images, tile rows, first slot) as
-    ``correlate._winograd_blocks`` yields them — puts its images' tile rows side by side:
-    t = first + (i − i₀)·B·s + (n − n₀)·s + j with s = ``row_tiles`` slots per image row (the
-    spare slots hold tiles of no output: long inner loops for small images). One compiled
-    call for all parts; out (G, α₀α₁, C, T)."""
+    ``correlate._winograd_blocks`` yields them, with s, the positions per image row — puts
+    its images' tile rows side by side without gaps: the row of image n in tile row i starts
+    at position ((i − i₀)·B + n − n₀)·s of a scratch row, tile t covers positions m₁·t … and
+    is slot first + t (long inner loops for small images; the s − w positions after an
+    image's w outputs are outputs of no image, which ``transform_output`` skips). One
+    compiled call for all parts; out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name).transform_input(
         np.ascontiguousarray(x), lo0, lo1, *parts[0][1], _part_table(parts), out)
@@ -158,7 +158,7 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
     """The transpose of ``transform_output`` (for the weight gradient): ``out[g, e·α₁ + f, o, t]
     = (A₀·δ·A₁ᵀ)[e, f]`` for the m₀×m₁ blocks δ of the dilation phases of dy (N, G, Co, *M),
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
-    numbering (the spare slots are zero: they meet no output)."""
+    numbering (zero at the positions of no output)."""
     _kernels(tuple(kernel), dy.dtype.name).transform_gradient(
         np.ascontiguousarray(dy), 0, 0, *parts[0][1], _part_table(parts), out)
 
@@ -302,13 +302,13 @@ def _kernel_transform(kernel: tuple[int, int], dtype: np.dtype) -> np.ndarray:
 
 
 def _part_table(parts) -> np.ndarray:
-    """The kernels' part arguments, one row per part: phase (a₀, a₁), tiles per row, first
-    image and count, first tile row and count, first slot. (One call for all the parts of a
+    """The kernels' part arguments, one row per part: phase (a₀, a₁), positions per image row,
+    first image and count, first tile row and count, first slot. (One call for all the parts of a
     block: each return from compiled code takes the GIL again, which costs most when the
     batch parts run on several threads.)"""
-    return np.array([(*phase, tiles[1], images.start, images.stop - images.start,
+    return np.array([(*phase, seg, images.start, images.stop - images.start,
                       rows.start, rows.stop - rows.start, first)
-                     for phase, _, tiles, images, rows, first in parts], dtype=np.int64)
+                     for phase, _, seg, images, rows, first in parts], dtype=np.int64)
 
 
 _NAMES = ("transform_input", "transform_gradient", "transform_output", "forward_share",
@@ -340,13 +340,12 @@ def _build(kernel: tuple[int, int], dtype: str):
 
     (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
     steps = (a0.shape[0], a1.shape[0])
-    spare = row_tiles(kernel, 0)
     header = ("import numpy as np\nfrom numba import njit\n\n"
               "compiled = njit(nogil=True, fastmath=True, cache=CACHE)\n"
               "u64 = np.uint64    # an index numba need not test for wrap-around\n\n\n")
     source = header + "\n\n".join([
-        _gather_source("transform_input", (b0, b1), steps, spare, dtype),
-        _gather_source("transform_gradient", (a0.T, a1.T), steps, spare, dtype),
+        _gather_source("transform_input", (b0, b1), steps, dtype),
+        _gather_source("transform_gradient", (a0.T, a1.T), steps, dtype),
         _output_source(kernel, dtype), _BLOCKS_SOURCE.format(dtype=dtype)])
     source = source.replace("\ndef ", "\n@compiled\ndef ")
     digest = hashlib.sha1(f"{source}{numba.__version__}".encode()).hexdigest()[:16]
@@ -446,7 +445,7 @@ def weight_share(x, dy, lo0, lo1, d0, d1, tables, starts, used, shares, t, v, d,
 # the kernels loop over a block's parts (``_part_table``); the rest of their body is indented
 # one level deeper by ``_in_part_loop``
 _PART_LOOP = ("    for part in range(parts.shape[0]):",
-              "        p0, p1, tw, n0, nb, i0, ni, first = (parts[part, 0], parts[part, 1], "
+              "        p0, p1, seg, n0, nb, i0, ni, first = (parts[part, 0], parts[part, 1], "
               "parts[part, 2], parts[part, 3], parts[part, 4], parts[part, 5], parts[part, 6], "
               "parts[part, 7])")
 
@@ -457,7 +456,7 @@ def _in_part_loop(src: list[str]) -> str:
     return "\n".join(src[:head] + ["    " + line for line in src[head:]]) + "\n"
 
 
-def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
+def _gather_source(name: str, mats, steps, dtype: str) -> str:
     """Source of a tile transform ``M₀·d·M₁ᵀ`` for tiles d of ``M.shape[1]`` rows and columns
     that start ``steps`` apart — Bᵀ on the overlapping α-tiles of x, or A (α×m) on dy's
     m-blocks — every coefficient written out, as long loops that LLVM vectorises.
@@ -476,9 +475,7 @@ def _gather_source(name: str, mats, steps, spare: int, dtype: str) -> str:
         f"def {name}(x, lo0, lo1, d0, d1, parts, out):",
         "    images, groups, channels, h0, h1 = x.shape",
         *_PART_LOOP,
-        f"    slots = tw + {spare}",
-        f"    seg = {m1} * slots",
-        "    count = ni * nb * slots",
+        f"    count = (ni * nb * seg + {m1 - 1}) // {m1}     # tile slots of this part",
         f"    lanes = count + {-(-(span1 - m1) // m1)}        # the last slot reads past its image",
         f"    width = {m1} * lanes",
         f"    rows = np.zeros(({span0}, width), x.dtype)   # the padding columns stay zero",
@@ -526,7 +523,6 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
     slots, plus the bias, then each image's m₀ rows written into its phase of y."""
     (_, _, a0), (_, _, a1) = (matrices(r) for r in kernel)
     alpha0, alpha1, m0, m1 = a0.shape[1], a1.shape[1], a0.shape[0], a1.shape[0]
-    spare = row_tiles(kernel, 0)
     ind = " " * 4
     src = [
         "def transform_output(m, bias, d0, d1, parts, y):",
@@ -534,8 +530,7 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
         *_PART_LOOP,
         "    h = (h0 - p0 + d0 - 1) // d0                  # this phase's output rows, columns",
         "    w = (h1 - p1 + d1 - 1) // d1",
-        f"    slots = tw + {spare}",
-        "    count = ni * nb * slots",
+        f"    count = (ni * nb * seg + {m1 - 1}) // {m1}",
         f"    q = np.empty(({m0}, {alpha1}, count), m.dtype)",
         f"    o = np.empty(({m0}, {m1}, count), m.dtype)",
         "    for g in range(groups):",
@@ -562,11 +557,16 @@ def _output_source(kernel: tuple[int, int], dtype: str) -> str:
         "                        break",
         "                    for n in range(nb):",
         "                        line = y[n0 + n, g, c, p0 + d0 * row, p1::d1]",
-        "                        at = (ii * nb + n) * slots",
+        "                        at = (ii * nb + n) * seg",
+        f"                        if at % {m1} == 0:       # whole tiles: lane by lane",
+        f"                            t0 = at // {m1}",
     ]
-    src += [f"{ind * 6}o{l} = o[k, {l}, at:at + slots]" for l in range(m1)]
-    src += [f"{ind * 6}for j in range(w // {m1}):"]
-    src += [f"{ind * 7}line[{m1} * j + {l}] = o{l}[j]" for l in range(m1)]
-    src += [f"{ind * 6}for l in range(w % {m1}):",
-            f"{ind * 7}line[w - w % {m1} + l] = o[k, l, at + w // {m1}]"]
+    src += [f"{ind * 7}o{l} = o[k, {l}, t0:t0 + (w + {m1 - 1}) // {m1}]" for l in range(m1)]
+    src += [f"{ind * 7}for j in range(w // {m1}):"]
+    src += [f"{ind * 8}line[{m1} * j + {l}] = o{l}[j]" for l in range(m1)]
+    src += [f"{ind * 7}for l in range(w % {m1}):",
+            f"{ind * 8}line[w - w % {m1} + l] = o[k, l, t0 + w // {m1}]",
+            f"{ind * 6}else:",
+            f"{ind * 7}for j in range(w):",
+            f"{ind * 8}line[j] = o[k, (at + j) % {m1}, (at + j) // {m1}]"]
     return _in_part_loop(src)
