@@ -43,10 +43,10 @@ multiplies they need (measured on the project machine):
              computes such a layer's weight gradient (a correlation with a 3- or 5-tap
              *output*): x's tiles and ∂L/∂y's blocks transformed, 36 matmuls
              (Co × tiles) @ (tiles × Ci), G₀ᵀ·(·)·G₁. Chosen for float32 only, by the
-             measured ``_WINOGRAD_RULES`` (3×3: from 32 input and output channels — a weight
-             gradient: 8 — and 12 output columns per dilation phase): 0.5–0.95× the time of
-             the direct methods there (resnet_3x3's forward 9.4 → 4.6–5.3 ms, ∂w
-             10.6 → 5.3–5.7; conv1d's forward 3.8 → 2.8–3.1). Its float32
+             measured ``_WINOGRAD_RULES`` (3×3: from 8 input and output channels and 6
+             output columns per dilation phase; 1-d 5-tap: 16 channels and 256 columns, a
+             weight gradient 8 and 256): 0.4–0.9× the time of the direct methods there
+             (resnet_3x3's forward 9.4 → 4.0–4.5 ms; mnist_2's 0.5×). Its float32
              error is ~1e-6–1e-5 of the output's scale (direct: ~3e-7); float64, the
              reference, keeps the direct sums.
 """
@@ -96,8 +96,12 @@ _FOLD_POSITIONS = 1600                # below this many output positions per ima
 _FOLD_DEPTH = 64                      # folds the batch into one matmul when Ci·ΠK is this deep
 # winograd (float32): per (form, kernel) the least input and output channels and output
 # columns (per dilation phase) from which it was measured faster than the direct methods
-_WINOGRAD_RULES = {("forward", (3, 3)): (32, 12), ("weight", (3, 3)): (8, 12),
-                   ("forward", (5,)): (32, 256), ("weight", (5,)): (8, 512)}
+# (3×3, batch 64: 8 → 16 channels on 8×8 images 0.64×, 16 → 16 on 6×6 0.50×, 4 channels or
+# 2–3 columns 0.77–1.4×; on 4×4 images 0.64–0.83× alone but the 8 → 16 layer of `convgrad
+# train` slowed its epoch by 10 %: from 6 columns; 1-d 5-tap: 16 channels at 1024 columns
+# 0.57×, 8 channels 1.0×; its weight gradient: 8 channels at 256 columns 0.78×, at 128 1.41×)
+_WINOGRAD_RULES = {("forward", (3, 3)): (8, 6), ("weight", (3, 3)): (8, 6),
+                   ("forward", (5,)): (16, 256), ("weight", (5,)): (8, 256)}
 
 
 def set_workspace_limit(nbytes: int) -> int:
