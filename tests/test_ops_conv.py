@@ -659,6 +659,7 @@ def test_winograd_matches_torch(case, dtype, route, monkeypatch):
     else:
         assert blas.gemm(dtype) is not None, "no gemm symbol in NumPy's BLAS"
     monkeypatch.setattr(parallel, "THREADS", 2 if route == "threads" else 1)
+    monkeypatch.setattr(parallel, "CONCURRENT_MACS", 0)      # threads for these small layers
     ran = record_winograd_kernels(monkeypatch)
     with ops.forced_method("winograd"):
         check_against_torch(replace(case, dtype=dtype))

@@ -174,3 +174,27 @@ def test_winograd_called_from_two_python_threads_at_once(monkeypatch):
     for t in threads:
         t.join(timeout=120)
     assert len(failures) == 80 and not any(failures)
+
+
+def test_a_small_winograd_layer_stays_on_one_thread(monkeypatch):
+    """Below ``CONCURRENT_MACS`` a Winograd pass runs its one share on the calling thread, as
+    the direct methods keep a small batch in one part (a thread costs ~0.1 ms to wake)."""
+    import_optional("numba")
+    import_optional("threadpoolctl")
+    from convgrad.ops import winograd
+
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    macs = parallel.CONCURRENT_MACS
+    assert winograd.threads(8, "float32", macs) == 2
+    assert winograd.threads(8, "float32", macs - 1) == 1
+    assert winograd.threads(1, "float32", macs) == 1
+    seen = []
+    original = parallel.map_parts
+    monkeypatch.setattr(parallel, "map_parts", lambda fn, parts, concurrent=True: seen.append(
+        len(parts)) or original(fn, parts, concurrent))
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4, 8, 8, 8), dtype=np.float32), rng.standard_normal(
+        (8, 8, 3, 3), dtype=np.float32)
+    with ops.forced_method("winograd"):
+        ops.conv(x, w, padding=1)
+    assert seen == [1]

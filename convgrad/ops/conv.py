@@ -63,8 +63,6 @@ from .geometry import (
     transpose_geometry,
 )
 
-_CONCURRENT_MACS = 2**24      # below this many multiply-adds a call stays on one thread
-
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
          padding: Padding = 0, dilation: IntOrInts = 1, groups: int = 1) -> np.ndarray:
@@ -98,7 +96,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
     bg = None if b is None else b.reshape(g, -1)
-    parts = _batch_parts(geo, x.dtype, threads_itself(
+    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(
         (geo.batch, g, geo.in_channels // g, *geo.in_size), wg.shape, geo.stride, geo.dilation,
         geo.padding, x.dtype))
     if len(parts) == 1:
@@ -208,13 +206,16 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
 def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dx, batch part by batch part (padded copies within the workspace cap; parts on
     several cores)."""
-    stride_one = all(s == 1 for s in geo.stride)
-    if stride_one:
+    def full_correlation_threads_itself() -> bool:        # stride 1: one correlation
+        if any(s != 1 for s in geo.stride):
+            return False
         _, dilation, pads, _ = zip(*(axis[0] for axis in _phases(geo)))
-    parts = _batch_parts(geo, dy.dtype, stride_one and threads_itself(
-        (geo.batch, geo.groups, geo.out_channels // geo.groups, *geo.out_size),
-        (geo.groups, geo.in_channels // geo.groups, geo.out_channels // geo.groups, *geo.kernel),
-        geo.stride, dilation, pads, dy.dtype))
+        g, ci, co = geo.groups, geo.in_channels, geo.out_channels
+        return threads_itself((geo.batch, g, co // g, *geo.out_size),
+                              (g, ci // g, co // g, *geo.kernel), geo.stride, dilation, pads,
+                              dy.dtype)
+
+    parts = _batch_parts(geo, dy.dtype, full_correlation_threads_itself)
     if len(parts) == 1:
         return _input_grad_chunk(dy, w, geo)
     dx = np.empty(geo.input_shape, dtype=dy.dtype)
@@ -291,7 +292,7 @@ def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw summed over batch parts (the batch is the contracted axis)."""
     g = geo.groups
-    parts = _batch_parts(geo, x.dtype, threads_itself(
+    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(
         (geo.in_channels // g, g, geo.batch, *geo.in_size),
         (g, geo.out_channels // g, geo.batch, *geo.out_size), geo.dilation, geo.stride,
         _weight_pads(geo), x.dtype))
@@ -352,17 +353,17 @@ class _Parts(list):
     concurrent = False
 
 
-def _batch_parts(geo: ConvGeometry, dtype, threads_itself: bool = False) -> _Parts:
+def _batch_parts(geo: ConvGeometry, dtype, threads_itself=lambda: False) -> _Parts:
     """Batch slices whose padded copy (and the temporaries of the same order of size that a
     contraction makes) fit in a quarter of the workspace cap, run one after another. For
     usual sizes that is one slice, which is cut into one part per core instead when the
     call is worth running on several (``_concurrent``) — unless the correlation spreads its
-    work over the cores itself (``threads_itself``: Winograd)."""
+    work over the cores itself (``threads_itself()``, asked only then: Winograd)."""
     per_image = (max(geo.in_channels, geo.out_channels) * math.prod(
         n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
         zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
     step = max(1, get_workspace_limit() // (4 * per_image))
-    concurrent = step >= geo.batch and not threads_itself and _concurrent(geo)
+    concurrent = step >= geo.batch and _concurrent(geo) and not threads_itself()
     if concurrent:
         step = -(-geo.batch // parallel.THREADS)
     parts = _Parts(slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step))
@@ -377,7 +378,7 @@ def _concurrent(geo: ConvGeometry) -> bool:
     threaded by scipy)."""
     macs = (geo.batch * geo.out_channels * geo.in_channels // geo.groups
             * math.prod(geo.kernel) * math.prod(geo.out_size))
-    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= _CONCURRENT_MACS
+    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= parallel.CONCURRENT_MACS
             and geo.in_channels // geo.groups > 1 and math.prod(geo.kernel) > 1
             and max(geo.kernel) <= 5
             and parallel.blas_controller() is not None)

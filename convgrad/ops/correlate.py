@@ -184,7 +184,13 @@ def threads_itself(x_shape, w_shape, stride, dilation, pads, dtype) -> bool:
     """Whether ``correlate`` with these shapes runs on several cores by itself (Winograd:
     ``winograd.threads``) — the caller then passes the whole batch from one thread."""
     method, _ = _resolve(x_shape, w_shape, stride, dilation, pads, dtype)
-    return method == "winograd" and winograd.threads(x_shape[0], dtype) > 1
+    if method != "winograd":
+        return False
+    padded = [n + lo + hi for n, (lo, hi) in zip(x_shape[3:], pads)]
+    outputs = math.prod((n - d * (k - 1) - 1) // s + 1
+                        for n, k, s, d in zip(padded, w_shape[3:], stride, dilation))
+    macs = x_shape[0] * x_shape[1] * w_shape[1] * x_shape[2] * math.prod(w_shape[3:]) * outputs
+    return winograd.threads(x_shape[0], dtype, macs) > 1
 
 
 def _resolve(x_shape, w_shape, stride, dilation, pads, dtype) -> tuple[str, str | None]:
@@ -626,8 +632,9 @@ def _winograd_plan(form: str, size, kernel, dilation, batch: int, planes, channe
     thread's part of half the workspace cap allow: for the forward (products' N = slots)
     6 MiB — mnist_2's forward 2.32 → 2.11 ms against 16 MiB, the others within noise — for
     the weight gradient (K = slots: deeper is better) 16 MiB. Returns (plan, workspaces…)."""
-    threads = winograd.threads(batch, dtype)
     groups, positions = planes
+    macs = batch * groups * math.prod(channels) * math.prod(size) * math.prod(kernel)
+    threads = winograd.threads(batch, dtype, macs)
     slot_bytes = positions * groups * sum(channels) * np.dtype(dtype).itemsize
     fit = min(_budget() // (2 * threads), _TILE_BYTES, _WINOGRAD_BLOCK_BYTES[form]) // slot_bytes
     plan = _plan(tuple(size), tuple(kernel), tuple(dilation), fit, batch, threads)

@@ -35,6 +35,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 BLAS_THREADS_FROM = 4 * 65536       # OpenBLAS's own threading threshold on M·N·K
+CONCURRENT_MACS = 2**24             # a convolution below this many multiply-adds: one thread
 _MIN_WORK = 2**21                   # multiply-adds below which a thread costs more than it saves
 
 

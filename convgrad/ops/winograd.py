@@ -163,11 +163,14 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
         np.ascontiguousarray(dy), 0, 0, *parts[0][1], _part_table(parts), out)
 
 
-def threads(batch: int, dtype) -> int:
-    """How many threads a Winograd computation of ``batch`` images runs on by itself (``forward``,
-    ``weight``): one per core (``parallel.THREADS``) and image, where gemm can be called from
-    compiled code, outside a batch part (whose threads are the cores already) — else 1."""
-    if parallel.THREADS == 1 or batch < 2 or parallel.in_part() or blas.gemm(dtype) is None:
+def threads(batch: int, dtype, macs: int) -> int:
+    """How many threads a Winograd computation of ``batch`` images and ``macs`` multiply-adds
+    (the direct sum's) runs on by itself (``forward``, ``weight``): one per core
+    (``parallel.THREADS``) and image where that pays (``parallel.CONCURRENT_MACS``, as for the
+    batch parts of the direct methods) and gemm can be called from compiled code, outside a
+    batch part (whose threads are the cores already) — else 1."""
+    if (parallel.THREADS == 1 or batch < 2 or macs < parallel.CONCURRENT_MACS
+            or parallel.in_part() or blas.gemm(dtype) is None):
         return 1
     return min(parallel.THREADS, batch)
 
