@@ -14,9 +14,10 @@ The weight gradient is the transpose of the same bilinear map:
 ∂L/∂g = G₀ᵀ·[Σ_tiles (A₀·δ·A₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·G₁ for output-gradient blocks δ, the sum over
 tiles and images one deep matmul per transformed position. The transforms are a few adds
 per value, compiled (numba) from source written out for the matrices (loops over
-coefficients would cost more than the arithmetic). The price is round-off: the points ±2, ±½
-and the fractions in G grow float32 errors from ~3e-7 (direct) to ~1e-6–1e-5 of the
-output's scale; float64 stays at ~1e-14.
+coefficients would cost more than the arithmetic); a batch share's transforms and products
+run in one compiled call that calls BLAS's gemm itself (``blas.py``, ``forward``). The
+price is round-off: the points ±2, ±½ and the fractions in G grow float32 errors from ~3e-7
+(direct) to ~1e-6–1e-5 of the output's scale; float64 stays at ~1e-14.
 
 >>> b_t, g, a_t = matrices(3)
 >>> a_t.shape, g.shape, b_t.shape
@@ -204,10 +205,11 @@ def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None,
     gemm = _gemm(x.dtype, co, ci, plan, (groups, u.shape[1]))
     if gemm is None:
         full = transform_kernel(w)
-        for parts, used in plan.shares[0]:
-            transform_input(x, kernel, pads, parts, v[0])
-            parallel.matmul(full, v[0, ..., :used], out=m[0, ..., :used])
-            transform_output(m[0], kernel, bias, parts, y)
+        for t, share in enumerate(plan.shares):      # (one share: no gemm, no threads)
+            for parts, used in share:
+                transform_input(x, kernel, pads, parts, v[t])
+                parallel.matmul(full, v[t, ..., :used], out=m[t, ..., :used])
+                transform_output(m[t], kernel, bias, parts, y)
         return
     compiled = _kernels(tuple(kernel), x.dtype.name)
     (lo0, _), (lo1, _) = pads
@@ -231,11 +233,12 @@ def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, plan: Plan, v: np.ndarra
     gemm = _gemm(x.dtype, co, ci, plan, (groups, positions))
     if gemm is None:
         total = None
-        for parts, used in plan.shares[0]:
-            transform_input(x, kernel, pads, parts, v[0])
-            transform_gradient(dy, kernel, parts, d[0])
-            block = parallel.matmul(d[0, ..., :used], v[0, ..., :used].transpose(0, 1, 3, 2))
-            total = block if total is None else np.add(total, block, out=total)
+        for t, share in enumerate(plan.shares):      # (one share: no gemm, no threads)
+            for parts, used in share:
+                transform_input(x, kernel, pads, parts, v[t])
+                transform_gradient(dy, kernel, parts, d[t])
+                block = parallel.matmul(d[t, ..., :used], v[t, ..., :used].transpose(0, 1, 3, 2))
+                total = block if total is None else np.add(total, block, out=total)
         if total is None:                   # no phase meets an output
             total = np.zeros((groups, positions, co, ci), dtype=x.dtype)
         return weight_from_products(total, kernel)
