@@ -2,6 +2,11 @@
 
 Each op: forward in NumPy, backward beside it written with these same ops (so it is itself
 differentiable). Broadcasting follows NumPy; a gradient is summed back to its input's shape.
+
+Dtypes follow torch's promotion (``result_dtype``) with float64 as the default floating type:
+the operands of a binary op are cast to one dtype first, and the gradient of a cast is cast
+back, so every ``.grad`` has its tensor's dtype. Every op that takes a dim checks it with
+``normalize_dim``/``normalize_dims``: out of range is torch's IndexError, never a wrap-around.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Tensor, as_tensor, make
+
+DEFAULT_FLOAT = np.dtype(np.float64)       # Python floats and int → float results (for now)
 
 
 def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
@@ -22,26 +29,31 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
 
 
 def add(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "add")
     return make(a.data + b.data, (a, b),
                 lambda g: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)), "add")
 
 
 def sub(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "sub")
+    if a.dtype == bool:
+        raise TypeError("sub: subtraction of bool tensors is not supported (use ^ for xor)")
     return make(a.data - b.data, (a, b),
                 lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), "sub")
 
 
 def mul(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "mul")
     return make(a.data * b.data, (a, b),
                 lambda g: (unbroadcast(g * b, a.shape) if a.requires_grad else None,
                            unbroadcast(g * a, b.shape) if b.requires_grad else None), "mul")
 
 
 def div(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    """True division; integer or bool operands give the default float dtype (torch's rule)."""
+    a, b = _pair(a, b, "div")
+    if a.dtype.kind != "f":
+        a, b = astype(a, DEFAULT_FLOAT), astype(b, DEFAULT_FLOAT)
     return make(a.data / b.data, (a, b),
                 lambda g: (unbroadcast(g / b, a.shape) if a.requires_grad else None,
                            unbroadcast(-g * a / (b * b), b.shape) if b.requires_grad else None),
@@ -49,11 +61,17 @@ def div(a, b) -> Tensor:
 
 
 def neg(a) -> Tensor:
+    if a.dtype == bool:
+        raise TypeError("neg: negation of a bool tensor is not supported (use ~ to invert a "
+                        "mask)")
     return make(-a.data, (a,), lambda g: (-g,), "neg")
 
 
 def power(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "pow")
+    if a.dtype.kind in "iub" and (b.data < 0).any():
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (dtype "
+                         f"{a.dtype}, exponent {b.data[b.data < 0].flat[0]})")
     out = make(a.data ** b.data, (a, b), None, "pow")
     out._backward = lambda g: (
         unbroadcast(g * b * a ** (b - 1), a.shape) if a.requires_grad else None,
@@ -62,40 +80,83 @@ def power(a, b) -> Tensor:
 
 
 def exp(a) -> Tensor:
+    a = floating(a)
     out = make(np.exp(a.data), (a,), None, "exp")
     out._backward = lambda g: (g * out,)
     return out
 
 
+def expm1(a) -> Tensor:
+    """``eˣ − 1``, exact for small x."""
+    a = floating(a)
+    out = make(np.expm1(a.data), (a,), None, "expm1")
+    out._backward = lambda g: (g * (out + 1),)
+    return out
+
+
 def log(a) -> Tensor:
+    a = floating(a)
     return make(np.log(a.data), (a,), lambda g: (g / a,), "log")
 
 
+def log1p(a) -> Tensor:
+    """``log(1 + x)``, exact for small x."""
+    a = floating(a)
+    return make(np.log1p(a.data), (a,), lambda g: (g / (a + 1),), "log1p")
+
+
 def tanh(a) -> Tensor:
+    a = floating(a)
     out = make(np.tanh(a.data), (a,), None, "tanh")
     out._backward = lambda g: (g * (1 - out * out),)
     return out
 
 
 def sigmoid(a) -> Tensor:
-    out = make(0.5 * (np.tanh(0.5 * a.data) + 1), (a,), None, "sigmoid")   # stable for all x
+    """``σ(x) = 1/(1 + e^−x)`` in the two-sided form: with ``e = e^−|x|``, σ is ``1/(1 + e)``
+    for x ≥ 0 and ``e/(1 + e)`` for x < 0, so the left tail keeps its relative precision
+    (σ(−40) = 4.25e−18, not 0). ∂σ/∂x = σ(1 − σ)."""
+    a = floating(a)
+    x = a.data
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    out = make(np.where(x < 0, e * r, r), (a,), None, "sigmoid")
     out._backward = lambda g: (g * out * (1 - out),)
     return out
 
 
 def relu(a) -> Tensor:
-    mask = Tensor((a.data > 0).astype(a.dtype))          # ∂relu/∂x = 1 where x > 0, else 0
-    return make(a.data * mask.data, (a,), lambda g: (g * mask,), "relu")
+    """``max(x, 0)`` (NaN stays NaN, −inf gives 0); ∂/∂x = 1 where x > 0, else 0."""
+    if a.dtype == bool:
+        raise TypeError("relu: bool input is not supported (torch refuses it too)")
+    mask = Tensor((a.data > 0).astype(a.dtype))
+    return make(np.maximum(a.data, 0, dtype=a.dtype), (a,), lambda g: (g * mask,), "relu")
 
 
 def abs_(a) -> Tensor:
+    if a.dtype == bool:
+        raise TypeError("abs: bool input is not supported")
     sign = Tensor(np.sign(a.data))                        # ∂|x|/∂x = sign(x), 0 at 0
     return make(np.abs(a.data), (a,), lambda g: (g * sign,), "abs")
 
 
+def astype(a, dtype) -> Tensor:
+    """``a`` cast to ``dtype``; the gradient is cast back to a's dtype."""
+    dtype = np.dtype(dtype)
+    if a.dtype == dtype:
+        return a
+    return make(a.data.astype(dtype), (a,), lambda g: (astype(g, a.dtype),), "astype")
+
+
+def floating(a) -> Tensor:
+    """``a`` itself when floating, else cast to the default float dtype (torch's rule for
+    exp, log, tanh, sigmoid of integer or bool tensors)."""
+    return a if a.dtype.kind == "f" else astype(a, DEFAULT_FLOAT)
+
+
 def where(condition, a, b) -> Tensor:
     """Elementwise ``a if condition else b`` (condition: bool array, no gradient)."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "where")
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     pick = Tensor(cond.astype(a.dtype))
     return make(np.where(cond, a.data, b.data), (a, b),
@@ -125,9 +186,13 @@ def put_along_axis(g, indices: np.ndarray, axis: int, shape) -> Tensor:
 
 
 def matmul(a, b) -> Tensor:
-    a, b = _pair(a, b)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    a, b = as_tensor(a, like), as_tensor(b, like)
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"matmul: both operands need ≥ 2 dims here, got {a.shape} @ {b.shape}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: both operands must have one dtype (as in torch), got "
+                        f"{a.dtype} @ {b.dtype}")
     return make(a.data @ b.data, (a, b),
                 lambda g: (unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if a.requires_grad
                            else None,
@@ -136,20 +201,29 @@ def matmul(a, b) -> Tensor:
 
 
 def sum_(a, axis=None, keepdims: bool = False) -> Tensor:
-    axes = _axes(axis, a.ndim)
+    axes = normalize_dims(axis, a.ndim, "sum")
     kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
     return make(a.data.sum(axis=axes, keepdims=keepdims), (a,),
                 lambda g: (broadcast_to(g.reshape(kept), a.shape),), "sum")
 
 
 def mean(a, axis=None, keepdims: bool = False) -> Tensor:
-    count = int(np.prod([a.shape[i] for i in _axes(axis, a.ndim)]))
-    return sum_(a, axis, keepdims) / count
+    """Σ/count over the axes (NaN for an empty set, as in torch); floating tensors only."""
+    if a.dtype.kind != "f":
+        raise TypeError(f"mean: input must be floating point, got dtype {a.dtype} (cast first)")
+    axes = normalize_dims(axis, a.ndim, "mean")
+    count = int(np.prod([a.shape[i] for i in axes]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sum_(a, axes, keepdims) / float(count)
 
 
 def max_(a, axis=None, keepdims: bool = False) -> Tensor:
     """Maximum; the gradient is shared equally among tied maxima (PyTorch's rule for amax)."""
-    axes = _axes(axis, a.ndim)
+    axes = normalize_dims(axis, a.ndim, "max")
+    empty = [i for i in axes if a.shape[i] == 0]
+    if empty or (a.size == 0 and not axes):
+        raise ValueError(f"max: cannot reduce over an empty dim (input shape {a.shape}, dims "
+                         f"{axes}): a maximum needs at least one element")
     top = a.data.max(axis=axes, keepdims=True)
     hit = (a.data == top).astype(a.dtype)
     share = Tensor(hit / hit.sum(axis=axes, keepdims=True))
@@ -172,13 +246,24 @@ def reshape(a, *shape) -> Tensor:
 
 def permute(a, *axes) -> Tensor:
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    axes = tuple(range(a.ndim))[::-1] if not axes else tuple(int(i) % a.ndim for i in axes)
+    if not axes:
+        axes = tuple(range(a.ndim))[::-1]
+    elif len(axes) != a.ndim:
+        raise ValueError(f"permute: needs one dim per axis of the input ({a.ndim}), got "
+                         f"{tuple(axes)}")
+    else:
+        axes = tuple(normalize_dim(i, a.ndim, "permute") for i in axes)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"permute: duplicate dims are not allowed, got {axes}")
     inverse = tuple(np.argsort(axes))
     return make(a.data.transpose(axes), (a,), lambda g: (permute(g, inverse),), "permute")
 
 
 def swapaxes(a, i: int, j: int) -> Tensor:
     axes = list(range(a.ndim))
+    i, j = normalize_dim(i, a.ndim, "swapaxes"), normalize_dim(j, a.ndim, "swapaxes")
+    if a.ndim == 0:
+        return a
     axes[i], axes[j] = axes[j], axes[i]
     return permute(a, axes)
 
@@ -200,16 +285,94 @@ def scatter(g, shape, index) -> Tensor:
     return make(out, (g,), lambda h: (getitem(h, index),), "scatter")
 
 
-def _pair(a, b) -> tuple[Tensor, Tensor]:
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    return as_tensor(a, like), as_tensor(b, like)
+def normalize_dim(dim, ndim: int, op: str) -> int:
+    """The one dim checker: ``dim`` in ``[−n, n − 1]`` (a 0-d tensor takes −1 and 0, like a
+    1-d one) → its index in ``[0, n − 1]``; torch's IndexError outside, TypeError for a
+    non-int (bool included)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
 
 
-def _axes(axis, ndim: int) -> tuple[int, ...]:
-    if axis is None:
+def normalize_dims(dims, ndim: int, op: str) -> tuple[int, ...]:
+    """None (every axis), one dim or a sequence of distinct dims → sorted indices; a 0-d
+    tensor has no axes to index, so any valid dim gives ``()``."""
+    if dims is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(sorted(a % ndim for a in axes))
+    many = isinstance(dims, (tuple, list))
+    out = [normalize_dim(d, ndim, op) for d in (dims if many else (dims,))]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: a dim appears more than once in dim={tuple(dims)}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def result_dtype(*operands) -> np.dtype:
+    """torch's type promotion (``torch.result_type``) over Tensors, ndarrays and Python
+    numbers, with float64 as the default float type. Three priority classes: tensors with
+    dims, 0-d tensors, Python scalars; a lower class decides only when it is of a higher
+    category (bool < integer < floating): ``int32 tensor + 2.5`` is float64, ``float32 tensor +
+    2.5`` stays float32, ``float32 tensor + float64 0-d tensor`` stays float32."""
+    classes = [None, None, None]
+    for v in operands:
+        if isinstance(v, (Tensor, np.ndarray)):
+            rank, dt = (1 if v.ndim else 0), v.dtype
+        elif isinstance(v, (bool, np.bool_)):
+            rank, dt = 2, np.dtype(bool)
+        elif isinstance(v, (int, np.integer)):
+            rank, dt = 2, np.dtype(np.int64)
+        elif isinstance(v, (float, np.floating)):
+            rank, dt = 2, DEFAULT_FLOAT
+        else:
+            dt = np.asarray(v).dtype
+            rank = 1 if np.ndim(v) else 2
+        if dt.kind not in "biuf":
+            raise TypeError(f"result_dtype: unsupported operand dtype {dt} (bool, integer and "
+                            f"float32/float64 only)")
+        slot = {1: 0, 0: 1, 2: 2}[rank]
+        classes[slot] = dt if classes[slot] is None else _promote(classes[slot], dt)
+    dim, zero, wrapped = classes
+    return _combine(dim, _combine(zero, wrapped))
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch.promote_types: a float meets an integer or bool → the float, else NumPy's rule."""
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
+        return _promote(higher, lower)
+    return higher
+
+
+def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of their promoted dtype (``result_dtype``)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype:
+        return a, b                                           # the common case: nothing to do
+    try:
+        dtype = result_dtype(a, b)
+    except TypeError as e:
+        raise TypeError(f"{op}: {e}") from None
+    return _operand(a, dtype), _operand(b, dtype)
+
+
+def _operand(v, dtype: np.dtype) -> Tensor:
+    if isinstance(v, Tensor):
+        return astype(v, dtype)
+    return Tensor(np.asarray(v, dtype=dtype))
 
 
 def _attach() -> None:
@@ -223,7 +386,8 @@ def _attach() -> None:
         op = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater",
                           "ge": "greater_equal", "eq": "equal", "ne": "not_equal"}[name])
         setattr(Tensor, f"__{name}__",
-                lambda self, other, op=op: Tensor(op(self.data, as_tensor(other).data)))
+                lambda self, other, op=op, name=name: Tensor(op(*(t.data for t in _pair(
+                    self, other, name)))))
     Tensor.__hash__ = object.__hash__
     Tensor.sum, Tensor.mean, Tensor.max = sum_, mean, max_
     Tensor.reshape, Tensor.permute, Tensor.swapaxes = reshape, permute, swapaxes

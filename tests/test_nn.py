@@ -130,9 +130,9 @@ def test_modes_parameters_and_zero_grad():
 def test_load_state_dict_errors_name_the_key_and_shapes():
     model = nn.Sequential(nn.Conv2d(1, 2, 3))
     state = model.state_dict()
-    with pytest.raises(KeyError, match=r"missing keys \['0.bias'\]"):
+    with pytest.raises(ValueError, match=r"missing keys \['0.bias'\]"):
         model.load_state_dict({"0.weight": state["0.weight"]})
-    with pytest.raises(KeyError, match=r"unexpected keys \['1.weight'\]"):
+    with pytest.raises(ValueError, match=r"unexpected keys \['1.weight'\]"):
         model.load_state_dict({**state, "1.weight": state["0.weight"]})
     with pytest.raises(ValueError, match=r"'0.weight': checkpoint has \(2, 1, 2, 2\), the model "
                                          r"has \(2, 1, 3, 3\)"):

@@ -1,55 +1,91 @@
-"""Activations and (log-)softmax; each a few Tensor ops, so every order of derivative works."""
+"""Activations and (log-)softmax; each a few Tensor ops, so every order of derivative works.
+
+Every function takes a Tensor or an ndarray. The smooth activations are floating-point only
+(torch refuses integer input for them too); ``relu`` keeps an integer dtype; ``sigmoid`` and
+``tanh`` of an integer tensor are float64 (torch's promotion to the default float type).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor
-from ..tensor_ops import abs_, exp, log, relu, sigmoid, tanh, where
+from .. import tensor_ops
+from ..autograd import Tensor
+from ..tensor_ops import abs_, expm1, log, log1p, normalize_dim, where
+from . import checks
 
 __all__ = ["relu", "leaky_relu", "elu", "silu", "softplus", "sigmoid", "tanh", "softmax",
            "log_softmax"]
 
-_ = (relu, sigmoid, tanh)          # re-exported: x ↦ max(x, 0), 1/(1 + e^−x), tanh x
+
+def relu(input) -> Tensor:
+    """``max(x, 0)``; NaN stays NaN."""
+    return tensor_ops.relu(checks.tensor("relu", "input", input, "fiu"))
+
+
+def sigmoid(input) -> Tensor:
+    """``σ(x) = 1/(1 + e^−x)``, two-sided so that the left tail keeps its precision."""
+    return tensor_ops.sigmoid(checks.tensor("sigmoid", "input", input, "fiub"))
+
+
+def tanh(input) -> Tensor:
+    """``tanh x``."""
+    return tensor_ops.tanh(checks.tensor("tanh", "input", input, "fiub"))
 
 
 def leaky_relu(input, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope·x`` otherwise."""
-    x = as_tensor(input)
-    return x * Tensor(np.where(x.data > 0, 1.0, negative_slope).astype(x.dtype))
+    x = checks.tensor("leaky_relu", "input", input)
+    slope = checks.real("leaky_relu", "negative_slope", negative_slope)
+    return x * Tensor(np.where(x.data > 0, 1.0, slope).astype(x.dtype))
 
 
 def elu(input, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, ``α(eˣ − 1)`` otherwise."""
-    x = as_tensor(input)
+    """x for x > 0, ``α(eˣ − 1)`` otherwise (by ``expm1``: exact near 0)."""
+    x = checks.tensor("elu", "input", input)
+    alpha = checks.real("elu", "alpha", alpha)
     negative = x.data <= 0
-    return where(~negative, x, alpha * (exp(x * Tensor(negative.astype(x.dtype))) - 1))
+    inside = where(negative, x, 0.0)          # the exponential never sees the positive side
+    return where(~negative, x, expm1(inside) * alpha)
 
 
 def silu(input) -> Tensor:
     """``x·σ(x)`` (swish)."""
-    x = as_tensor(input)
-    return x * sigmoid(x)
+    x = checks.tensor("silu", "input", input)
+    return x * tensor_ops.sigmoid(x)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + e^{βx})/β``, computed as ``(relu(βx) + log(1 + e^{−|βx|}))/β`` (no overflow);
-    x itself where ``βx > threshold`` (PyTorch's rule)."""
-    x = as_tensor(input)
+    """``log(1 + e^{βx})/β``, computed as ``(relu(βx) + log1p(e^{−|βx|}))/β`` (no overflow, no
+    lost left tail); x itself where ``βx > threshold`` (PyTorch's rule)."""
+    x = checks.tensor("softplus", "input", input)
+    beta = checks.real("softplus", "beta", beta)
+    threshold = checks.real("softplus", "threshold", threshold)
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero (it divides), got 0.0")
     bx = x * beta
-    smooth = (relu(bx) + log(1 + exp(-abs_(bx)))) / beta
+    smooth = (tensor_ops.relu(bx) + log1p(tensor_ops.exp(-abs_(bx)))) / beta
     return where(bx.data > threshold, x, smooth)
+
+
+def _shifted(op: str, input, dim) -> tuple[Tensor, tuple[int, ...]]:
+    """x − max(x) along ``dim`` (the max is a constant: no gradient) and the reduced axes."""
+    x = checks.tensor(op, "input", input)
+    axis = normalize_dim(dim, x.ndim, op)
+    axes = (axis,) if x.ndim else ()
+    if x.size == 0:
+        return x, axes
+    return x - Tensor(x.data.max(axis=axes, keepdims=True)), axes
 
 
 def log_softmax(input, dim: int = -1) -> Tensor:
     """``x − max − log Σ exp(x − max)`` along ``dim``; exact for logits of any size."""
-    x = as_tensor(input)
-    shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))   # a constant: no gradient
-    return shifted - log(exp(shifted).sum(axis=dim, keepdims=True))
+    shifted, axes = _shifted("log_softmax", input, dim)
+    return shifted - log(tensor_ops.exp(shifted).sum(axis=axes, keepdims=True))
 
 
 def softmax(input, dim: int = -1) -> Tensor:
     """``exp(x − max) / Σ exp(x − max)`` along ``dim``."""
-    x = as_tensor(input)
-    e = exp(x - Tensor(x.data.max(axis=dim, keepdims=True)))
-    return e / e.sum(axis=dim, keepdims=True)
+    shifted, axes = _shifted("softmax", input, dim)
+    e = tensor_ops.exp(shifted)
+    return e / e.sum(axis=axes, keepdims=True)

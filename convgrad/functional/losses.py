@@ -4,17 +4,19 @@ Cross entropy on logits z (N, C, *d) and class indices t (N, *d)::
 
     ℓ_i = −w[t_i] · log_softmax(z)_i[t_i]          mean = Σ ℓ_i / Σ w[t_i]
 
-(targets equal to ``ignore_index`` count for nothing). With ``label_smoothing`` ε the target is
-(1 − ε)·one-hot + ε/C.
+(targets equal to ``ignore_index`` count for nothing and are never read: a −inf log-probability
+on an ignored row changes neither the loss nor any gradient). With ``label_smoothing`` ε the
+target is (1 − ε)·one-hot + ε/C. A 1-d input (C,) is one sample, its target a 0-d index.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor
+from ..autograd import Tensor
 from ..ops.geometry import check_arrays
-from ..tensor_ops import take_along_axis
+from ..tensor_ops import take_along_axis, where
+from . import checks
 from .activations import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -24,24 +26,23 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross entropy of logits (N, C) or (N, C, *d) against class indices (N,) /
     (N, *d) — or against class probabilities of the logits' shape."""
-    z = as_tensor(input)
+    z = checks.tensor("cross_entropy", "input", input)
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
-                         f"{label_smoothing}")
-    if z.ndim < 2:
-        raise ValueError(f"cross_entropy: input must be logits of shape (N, C) or (N, C, *d), "
-                         f"got {z.shape}")
+    label_smoothing = checks.real("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
+    ignore_index = checks.integer("cross_entropy", "ignore_index", ignore_index)
+    t = _target("cross_entropy", target)
+    if z.ndim == 1:                                            # one sample: (C,), target ()
+        one = cross_entropy(z.reshape(1, -1), t[None], weight, ignore_index, reduction,
+                            label_smoothing)
+        return one.reshape(()) if reduction == "none" else one
+    if z.ndim < 1:
+        raise ValueError(f"cross_entropy: input must be logits of shape (C,), (N, C) or "
+                         f"(N, C, *d), got {z.shape}")
     logp = log_softmax(z, dim=1)
     classes = z.shape[1]
-    w = None if weight is None else as_tensor(weight)
-    if w is not None:
-        check_arrays("cross_entropy", input=z.data, weight=w.data)
-        if w.shape != (classes,):
-            raise ValueError(f"cross_entropy: weight must have shape (C,) = ({classes},), got "
-                             f"{w.shape}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    w = _weight("cross_entropy", weight, z)
     if t.dtype.kind == "f" and t.shape == z.shape:            # class probabilities
+        check_arrays("cross_entropy", input=z.data, target=t)
         p = t * (1 - label_smoothing) + label_smoothing / classes
         per_class = logp * Tensor(p.astype(z.dtype))
         if w is not None:
@@ -53,7 +54,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         return nll
     keep = t != ignore_index
     per_class = logp if w is None else logp * w.reshape(1, -1, *(1,) * (z.ndim - 2))
-    smooth = -per_class.sum(axis=1) * Tensor(keep.astype(z.dtype))
+    smooth = where(keep, -per_class.sum(axis=1), 0.0)          # ignored rows are not read
     if reduction == "mean":
         total = (w.data[t[keep]].sum() if w is not None else keep.sum())
         smooth = smooth.sum() / total
@@ -65,9 +66,17 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
 def nll_loss(input, target, weight=None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C, *d) at class indices (N, *d)."""
-    logp = as_tensor(input)
+    logp = checks.tensor("nll_loss", "input", input)
     _check_reduction("nll_loss", reduction)
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    ignore_index = checks.integer("nll_loss", "ignore_index", ignore_index)
+    t = _target("nll_loss", target)
+    if logp.ndim == 1:                                         # one sample: (C,), target ()
+        one = nll_loss(logp.reshape(1, -1), t[None], weight, ignore_index, reduction)
+        return one.reshape(()) if reduction == "none" else one
+    if logp.ndim < 1:
+        raise ValueError(f"nll_loss: input must be log-probabilities of shape (C,), (N, C) or "
+                         f"(N, C, *d), got {logp.shape}")
+    w = _weight("nll_loss", weight, logp)
     expected = logp.shape[:1] + logp.shape[2:]
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype "
@@ -83,16 +92,18 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
                          f"or equal ignore_index={ignore_index}; got {t[bad].flat[0]}")
     safe = np.where(keep, t, 0)
     picked = take_along_axis(logp, np.expand_dims(safe, 1), 1).reshape(t.shape)
+    picked = where(keep, picked, 0.0)                          # ignored rows are not read
     scale = keep.astype(logp.dtype)
-    if weight is not None:
-        scale = scale * as_tensor(weight).data[safe]
+    if w is not None:
+        scale = scale * w.data[safe]
     losses = -picked * Tensor(scale)
     return _reduce(losses, reduction, float(scale.sum()) if reduction == "mean" else None)
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Squared error ``(x − y)²``, reduced."""
-    x, y = as_tensor(input), as_tensor(target)
+    x, y = checks.tensor("mse_loss", "input", input), checks.tensor("mse_loss", "target", target)
+    check_arrays("mse_loss", input=x.data, target=y.data)
     _check_reduction("mse_loss", reduction)
     if x.shape != y.shape:
         raise ValueError(f"mse_loss: input {x.shape} and target {y.shape} must have one shape")
@@ -108,5 +119,26 @@ def _reduce(losses: Tensor, reduction: str, denominator: float | None) -> Tensor
 
 
 def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    checks.choice(op, "reduction", reduction, REDUCTIONS)
+
+
+def _target(op: str, target) -> np.ndarray:
+    if isinstance(target, Tensor):
+        return target.data
+    if target is None or isinstance(target, (str, bytes, dict)):
+        raise TypeError(f"{op}: target must be a Tensor or an array, got "
+                        f"{type(target).__name__}")
+    return np.asarray(target)
+
+
+def _weight(op: str, weight, logits: Tensor) -> Tensor | None:
+    """The per-class weight: None, or a (C,) array of the input's dtype (a constant)."""
+    if weight is None:
+        return None
+    w = checks.tensor(op, "weight", weight)
+    check_arrays(op, input=logits.data, weight=w.data)
+    classes = logits.shape[1]
+    if w.shape != (classes,):
+        raise ValueError(f"{op}: weight must have shape (C,) = ({classes},) — one weight per "
+                         f"class — got {w.shape}")
+    return w

@@ -10,27 +10,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, no_grad
+from ..autograd import Tensor, no_grad
+from ..ops.geometry import check_arrays
+from . import checks
 
 
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalize (N, C, *) per channel; updates ``running_mean``/``running_var`` in place
     (ndarrays or Tensors of shape (C,)) when training."""
-    x = as_tensor(input)
+    op = "batch_norm"
+    x = checks.tensor(op, "input", input)
+    training = checks.boolean(op, "training", training)
+    momentum = checks.real(op, "momentum", momentum, 0.0, 1.0)
+    eps = checks.real(op, "eps", eps, 0.0)
+    given = {}
+    for name, s in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if s is not None:
+            if name.startswith("running") and not isinstance(s, (Tensor, np.ndarray)):
+                raise TypeError(f"{op}: {name} must be an ndarray or a Tensor (it is updated in "
+                                f"place), got {type(s).__name__}")
+            given[name] = checks.tensor(op, name, s)
+    check_arrays(op, input=x.data, **{k: v.data for k, v in given.items()})
+    running_mean, running_var = given.get("running_mean"), given.get("running_var")
+    weight, bias = given.get("weight"), given.get("bias")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")
     channels = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     view = (1, channels) + (1,) * (x.ndim - 2)
-    stats = [None if s is None else as_tensor(s) for s in (running_mean, running_var)]
-    for name, s in zip(("running_mean", "running_var", "weight", "bias"),
-                       stats + [weight, bias]):
-        if s is not None and np.shape(s.data if isinstance(s, Tensor) else s) != (channels,):
+    stats = [running_mean, running_var]
+    for name, s in given.items():
+        if s.shape != (channels,):
             raise ValueError(f"batch_norm: {name} must have shape (C,) = ({channels},) for "
                              f"input {x.shape}")
     if training:
-        count = x.size // channels
+        count = int(np.prod([x.shape[i] for i in axes]))
         if count < 2:
             raise ValueError(f"batch_norm: training needs more than one value per channel, "
                              f"got input {x.shape}")
@@ -49,7 +65,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         var = stats[1].reshape(view)
     y = centered / (var + eps) ** 0.5
     if weight is not None:
-        y = y * as_tensor(weight).reshape(view)
+        y = y * weight.reshape(view)
     if bias is not None:
-        y = y + as_tensor(bias).reshape(view)
+        y = y + bias.reshape(view)
     return y

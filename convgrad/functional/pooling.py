@@ -19,33 +19,59 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, make
+from ..autograd import Tensor, make
 from ..ops.geometry import as_tuple, check_arrays, effective_kernel
 from ..ops.windows import fold_windows, sliding_windows
 from ..tensor_ops import take_along_axis
+from . import checks
 from .basic import pad_sides
 
 
 def unfold(input, kernel, stride, dilation) -> Tensor:
     """Windows of the last ``len(kernel)`` axes: (*lead, *S) → (*lead, *M, *K), zero-copy."""
-    x = as_tensor(input)
+    x = checks.tensor("unfold", "input", input, "fiub")
+    kernel, stride, dilation = _window_args("unfold", x, kernel, stride, dilation)
     size = x.shape[x.ndim - len(kernel):]
+    for n, k, d in zip(size, kernel, dilation):
+        if effective_kernel(k, d) > n:
+            raise ValueError(f"unfold: window {kernel} (dilation {dilation}) is larger than "
+                             f"the input's last axes {size}")
     return make(sliding_windows(x.data, kernel, stride, dilation), (x,),
                 lambda g: (fold(g, size, stride, dilation),), "unfold")
 
 
 def fold(windows, size, stride, dilation) -> Tensor:
     """The transpose of ``unfold``: windows (*lead, *M, *K) summed back into (*lead, *size)."""
-    w = as_tensor(windows)
+    w = checks.tensor("fold", "windows", windows, "fiub")
+    if not isinstance(size, (tuple, list)) or not 0 < len(size) <= w.ndim // 2:
+        raise ValueError(f"fold: size must be a tuple of at most {w.ndim // 2} ints (windows of "
+                         f"shape (*lead, *M, *K)), got {size!r}")
+    size = as_tuple(tuple(size), len(size), "size", "fold")
     kernel = w.shape[w.ndim - len(size):]
+    _, stride, dilation = _window_args("fold", w, kernel, stride, dilation)
+    for n, m, k, s, d in zip(size, w.shape[w.ndim - 2 * len(size):], kernel, stride,
+                             dilation):
+        if m != (n - effective_kernel(k, d)) // s + 1 or k < 1:
+            raise ValueError(f"fold: windows of shape {w.shape} do not tile size {size} with "
+                             f"stride {stride}, dilation {dilation}")
     return make(fold_windows(w.data, size, stride, dilation), (w,),
                 lambda h: (unfold(h, kernel, stride, dilation),), "fold")
+
+
+def _window_args(op: str, x: Tensor, kernel, stride, dilation):
+    """kernel, stride, dilation as tuples of positive ints, one per windowed axis."""
+    if not isinstance(kernel, (tuple, list)) or not 0 < len(kernel) <= x.ndim:
+        raise ValueError(f"{op}: kernel must be a tuple of 1 to {x.ndim} ints for input of "
+                         f"shape {x.shape}, got {kernel!r}")
+    n = len(kernel)
+    return (as_tuple(tuple(kernel), n, "kernel", op), as_tuple(stride, n, "stride", op),
+            as_tuple(dilation, n, "dilation", op))
 
 
 def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
              ndim: int, op: str = "max_pool") -> Tensor:
     """Maximum over each window; the first maximal element in a window takes the gradient."""
-    x = as_tensor(input)
+    x = checks.tensor(op, "input", input)
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding,
                                                     dilation, ceil_mode, ndim)
     xp = pad_sides(x, pads, value=-np.inf)
@@ -61,15 +87,14 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """Mean over each window. The divisor counts the window's cells inside the padded input
     (``count_include_pad=True``, PyTorch's default) or inside x only; ``divisor_override``
     replaces it."""
-    x = as_tensor(input)
+    x = checks.tensor(op, "input", input)
+    count_include_pad = checks.boolean(op, "count_include_pad", count_include_pad)
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding, 1,
                                                     ceil_mode, ndim)
     axes = tuple(range(x.ndim, x.ndim + ndim))
     sums = unfold(pad_sides(x, pads), kernel, stride, dilation).sum(axis=axes)
     if divisor_override is not None:
-        if not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0:
-            raise ValueError(f"{op}: divisor_override must be a positive int, got "
-                             f"{divisor_override!r}")
+        checks.integer(op, "divisor_override", divisor_override, 1)
         return sums / float(divisor_override)
     # Which cells count: the padded input (not the ceil_mode overhang), or x alone.
     counted = np.zeros([n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)], dtype=x.dtype)
@@ -84,6 +109,7 @@ def _pool_geometry(op, x: Tensor, kernel_size, stride, padding, dilation, ceil_m
         raise ValueError(f"{op}: input must have shape (N, C, {ndim} spatial dims), got "
                          f"{x.shape}")
     check_arrays(op, input=x.data)
+    ceil_mode = checks.boolean(op, "ceil_mode", ceil_mode)
     kernel = as_tuple(kernel_size, ndim, "kernel_size", op)
     stride = kernel if stride is None else as_tuple(stride, ndim, "stride", op)
     dilation = as_tuple(dilation, ndim, "dilation", op)

@@ -21,6 +21,8 @@ def fan_in(shape) -> int:
 
 def kaiming_uniform(shape, a: float = math.sqrt(5), dtype=np.float32) -> np.ndarray:
     """U(−b, b) with ``b = gain·√(3/fan_in)``, ``gain = √(2/(1 + a²))``. PyTorch's default for
-    Conv and Linear weights uses a = √5, i.e. ``b = 1/√fan_in``."""
+    Conv and Linear weights uses a = √5, i.e. ``b = 1/√fan_in``. With fan_in = 0 the weight
+    has no elements (torch skips the draw)."""
     gain = math.sqrt(2.0 / (1 + a * a))
-    return uniform(shape, gain * math.sqrt(3.0 / fan_in(shape)), dtype)
+    n = fan_in(shape)
+    return uniform(shape, gain * math.sqrt(3.0 / n) if n else 0.0, dtype)

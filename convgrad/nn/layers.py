@@ -9,20 +9,40 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import as_tensor
+from ..functional import checks
+from ..functional.losses import REDUCTIONS
+from ..ops.geometry import as_tuple
 from . import init
 from .module import Module, Parameter
 
 
+def layer_dtype(name: str, dtype) -> np.dtype:
+    """The parameters' dtype: float32 or float64."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
 class Linear(Module):
-    """``y = x Wᵀ + b``; W (out, in) and b start as U(−1/√in, 1/√in) (PyTorch's default)."""
+    """``y = x Wᵀ + b``; W (out, in) and b start as U(−1/√in, 1/√in) (PyTorch's default).
+    ``in_features = 0`` is allowed (as in torch): W is (out, 0) and the output is b."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype=np.float32):
         super().__init__()
+        in_features = checks.integer("Linear", "in_features", in_features, 0)
+        out_features = checks.integer("Linear", "out_features", out_features, 0)
+        bias = checks.boolean("Linear", "bias", bias)
+        dtype = layer_dtype("Linear", dtype)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(init.kaiming_uniform((out_features, in_features), dtype=dtype))
+        bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.register_parameter("bias", Parameter(init.uniform(
-            (out_features,), 1 / math.sqrt(in_features), dtype)) if bias else None)
+            (out_features,), bound, dtype)) if bias else None)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -32,13 +52,36 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-def _elementwise(name: str, fn, doc: str, **defaults):
-    def __init__(self, **kwargs):
+def _real(op, name, value):
+    return checks.real(op, name, value)
+
+
+def _int(op, name, value):
+    return checks.integer(op, name, value)
+
+
+def _nonzero(op, name, value):
+    if checks.real(op, name, value) == 0:
+        raise ValueError(f"{op}: {name} must be non-zero, got {value}")
+    return float(value)
+
+
+def _elementwise(name: str, fn, doc: str, rules=None, **defaults):
+    """A layer applying ``fn``; ``rules`` maps each option to its checker (op, name, value)."""
+    rules = rules or {}
+
+    def __init__(self, *args, **kwargs):
         Module.__init__(self)
+        if len(args) > len(defaults):
+            raise TypeError(f"{name}: takes at most {len(defaults)} positional arguments, got "
+                            f"{len(args)}")
+        kwargs.update(zip(defaults, args))
         unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{name}: unexpected arguments {sorted(unknown)}")
         self.options = {**defaults, **kwargs}
+        for key, value in self.options.items():
+            self.options[key] = rules[key](name, key, value)
 
     def forward(self, x):
         return fn(x, **self.options)
@@ -51,17 +94,19 @@ def _elementwise(name: str, fn, doc: str, **defaults):
 
 ReLU = _elementwise("ReLU", F.relu, "max(x, 0)")
 LeakyReLU = _elementwise("LeakyReLU", F.leaky_relu, "x if x > 0 else slope·x",
-                         negative_slope=0.01)
-ELU = _elementwise("ELU", F.elu, "x if x > 0 else α(eˣ − 1)", alpha=1.0)
+                         {"negative_slope": _real}, negative_slope=0.01)
+ELU = _elementwise("ELU", F.elu, "x if x > 0 else α(eˣ − 1)", {"alpha": _real}, alpha=1.0)
 SiLU = _elementwise("SiLU", F.silu, "x·σ(x)")
-Softplus = _elementwise("Softplus", F.softplus, "log(1 + e^{βx})/β", beta=1.0, threshold=20.0)
+Softplus = _elementwise("Softplus", F.softplus, "log(1 + e^{βx})/β",
+                        {"beta": _nonzero, "threshold": _real}, beta=1.0, threshold=20.0)
 Sigmoid = _elementwise("Sigmoid", F.sigmoid, "1/(1 + e^−x)")
 Tanh = _elementwise("Tanh", F.tanh, "tanh x")
-Softmax = _elementwise("Softmax", F.softmax, "softmax along dim", dim=-1)
-LogSoftmax = _elementwise("LogSoftmax", F.log_softmax, "log-softmax along dim", dim=-1)
+Softmax = _elementwise("Softmax", F.softmax, "softmax along dim", {"dim": _int}, dim=-1)
+LogSoftmax = _elementwise("LogSoftmax", F.log_softmax, "log-softmax along dim", {"dim": _int},
+                          dim=-1)
 Identity = _elementwise("Identity", lambda x: as_tensor(x), "x unchanged")
-Flatten = _elementwise("Flatten", F.flatten, "merge axes start_dim..end_dim", start_dim=1,
-                       end_dim=-1)
+Flatten = _elementwise("Flatten", F.flatten, "merge axes start_dim..end_dim",
+                       {"start_dim": _int, "end_dim": _int}, start_dim=1, end_dim=-1)
 
 
 class Dropout(Module):
@@ -69,9 +114,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = checks.real("Dropout", "p", p, 0.0, 1.0)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -86,8 +129,17 @@ def _pool_layer(name: str, fn, ndim: int, doc: str, **defaults):
         unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{name}: unexpected arguments {sorted(unknown)}")
-        self.kernel_size, self.stride = kernel_size, stride
+        self.kernel_size = as_tuple(kernel_size, ndim, "kernel_size", name)
+        self.stride = None if stride is None else as_tuple(stride, ndim, "stride", name)
         self.options = {**defaults, **kwargs}
+        for key, value in self.options.items():
+            if key in ("padding", "dilation"):
+                self.options[key] = as_tuple(value, ndim, key, name,
+                                             minimum=0 if key == "padding" else 1)
+            elif key in ("ceil_mode", "count_include_pad"):
+                checks.boolean(name, key, value)
+            elif value is not None:                        # divisor_override
+                checks.integer(name, key, value, 1)
 
     def forward(self, x):
         return fn(x, self.kernel_size, self.stride, ndim=ndim, op=name, **self.options)
@@ -113,6 +165,14 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
+        name = type(self).__name__
+        num_features = checks.integer(name, "num_features", num_features, 0)
+        eps = checks.real(name, "eps", eps, 0.0)
+        if momentum is not None:
+            momentum = checks.real(name, "momentum", momentum, 0.0, 1.0)
+        affine = checks.boolean(name, "affine", affine)
+        track_running_stats = checks.boolean(name, "track_running_stats", track_running_stats)
+        dtype = layer_dtype(name, dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -166,8 +226,12 @@ class CrossEntropyLoss(Module):
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__()
-        self.options = dict(weight=weight, ignore_index=ignore_index, reduction=reduction,
-                            label_smoothing=label_smoothing)
+        op = "CrossEntropyLoss"
+        self.options = dict(
+            weight=None if weight is None else checks.tensor(op, "weight", weight),
+            ignore_index=checks.integer(op, "ignore_index", ignore_index),
+            reduction=checks.choice(op, "reduction", reduction, REDUCTIONS),
+            label_smoothing=checks.real(op, "label_smoothing", label_smoothing, 0.0, 1.0))
 
     def forward(self, logits, target):
         return F.cross_entropy(logits, target, **self.options)
@@ -178,7 +242,7 @@ class MSELoss(Module):
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = checks.choice("MSELoss", "reduction", reduction, REDUCTIONS)
 
     def forward(self, x, target):
         return F.mse_loss(x, target, self.reduction)

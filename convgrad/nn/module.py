@@ -4,11 +4,32 @@ them (``features.0.weight``), so state dicts move between convgrad and ``torch.n
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
 from ..autograd import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns (torch's names)."""
+    missing_keys: list
+    unexpected_keys: list
+
+
+def _state_array(op: str, key: str, value) -> np.ndarray:
+    """A state-dict entry as a numeric ndarray (bool, integer or float), or a TypeError."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{op}: '{key}' must be an array, got {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{op}: '{key}' is not an array ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: '{key}' has non-numeric dtype {array.dtype}")
+    return array
 
 
 class Parameter(Tensor):
@@ -138,12 +159,21 @@ class Module:
                         state[f"{prefix}.{name}" if prefix else name] = np.array(array)
         return state
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers of the same names (cast to their dtype).
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays into the parameters and buffers of the same names (cast to their dtype,
+        as torch's ``copy_`` does); returns ``(missing_keys, unexpected_keys)``.
 
-        Raises KeyError for missing or unexpected keys (``strict``) and ValueError naming the key
-        and both shapes when a shape differs; nothing is changed unless every entry fits.
+        Refused, with nothing changed unless every entry fits: a state dict that is not a
+        mapping of str keys to numeric arrays (TypeError); missing or unexpected keys when
+        ``strict`` (ValueError listing them); an entry whose shape differs (ValueError naming
+        the key and both shapes).
         """
+        op = "load_state_dict"
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"{op}: strict must be True or False, got {strict!r}")
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{op}: expected a mapping of names to arrays (a state dict), got "
+                            f"{type(state_dict).__name__}")
         targets = {}
         for prefix, module in self.named_modules():
             for registry in (module._parameters, module._buffers):
@@ -151,23 +181,24 @@ class Module:
                     if value is not None:
                         targets[f"{prefix}.{name}" if prefix else name] = (module, registry,
                                                                             name, value)
-        given = {k: np.asarray(v.data if isinstance(v, Tensor) else v)
-                 for k, v in state_dict.items()}
+        given = {}
+        for key, value in state_dict.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{op}: keys must be str, got {key!r}")
+            given[key] = _state_array(op, key, value)
         missing = [k for k in targets if k not in given]
         unexpected = [k for k in given if k not in targets]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: state dict does not match {type(self).__name__}: "
-                           f"missing keys {missing}, unexpected keys {unexpected}")
+            raise ValueError(f"{op}: state dict does not match {type(self).__name__}: "
+                             f"missing keys {missing}, unexpected keys {unexpected}")
         for key, array in given.items():
             if key not in targets:
                 continue
             current = targets[key][3]
             current = current.data if isinstance(current, Tensor) else current
             if array.shape != current.shape:
-                raise ValueError(f"load_state_dict: shape mismatch for '{key}': checkpoint has "
+                raise ValueError(f"{op}: shape mismatch for '{key}': checkpoint has "
                                  f"{array.shape}, the model has {current.shape}")
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict: '{key}' has non-numeric dtype {array.dtype}")
         for key, array in given.items():
             if key not in targets:
                 continue
@@ -176,6 +207,7 @@ class Module:
                 current.data = array.astype(current.dtype, copy=True)
             else:
                 module.register_buffer(name, array.astype(current.dtype, copy=True))
+        return IncompatibleKeys(missing, unexpected)
 
     # -- display
     def extra_repr(self) -> str:
