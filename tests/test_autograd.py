@@ -117,3 +117,112 @@ def test_only_requested_gradients_are_computed(monkeypatch):
     monkeypatch.setattr(conv_module, "conv_grad_weight", forbidden)
     cg.functional.conv2d(x, w).sum().backward()
     assert x.grad.shape == x.shape
+
+
+# ---------------------------------------------------------------- regressions of issue 15
+def _torch_error(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001
+        return type(e), str(e)
+    return None, ""
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda a: a.sum(axis=2), lambda a: a.sum(dim=2)),
+    (lambda a: a.sum(axis=-3), lambda a: a.sum(dim=-3)),
+    (lambda a: a.mean(axis=(0, 5)), lambda a: a.mean(dim=(0, 5))),
+    (lambda a: a.max(axis=2), lambda a: a.amax(dim=2)),
+    (lambda a: a.permute(0, 3), lambda a: a.permute(0, 3)),
+    (lambda a: a.swapaxes(0, 2), lambda a: a.swapaxes(0, 2)),
+])
+def test_dims_out_of_range_raise_torchs_index_error(ours, theirs):
+    torch = pytest.importorskip("torch")
+    kind, message = _torch_error(lambda: theirs(torch.ones(2, 3)))
+    assert kind is IndexError
+    with pytest.raises(IndexError) as info:
+        ours(cg.tensor(np.ones((2, 3))))
+    assert message.split("(")[1] in str(info.value)     # "expected to be in range of [-2, 1] …"
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda a: a.sum(axis=(0, 0)), ValueError, "sum: a dim appears more than once"),
+    (lambda a: a.sum(axis=1.0), TypeError, "sum: dim must be an int"),
+    (lambda a: a.sum(axis=True), TypeError, "sum: dim must be an int"),
+    (lambda a: a.permute(0, 0), ValueError, "permute: duplicate dims"),
+    (lambda a: a.permute(0), ValueError, "permute: needs one dim per axis"),
+    (lambda a: a[:, :0].max(axis=1), ValueError, "max: cannot reduce over an empty dim"),
+    (lambda a: cg.tensor(np.array([1, 2])).mean(), TypeError, "mean: input must be floating"),
+    (lambda a: cg.tensor(np.array([True])) - True, TypeError, "sub: subtraction of bool"),
+    (lambda a: -cg.tensor(np.array([True])), TypeError, "neg: negation of a bool"),
+    (lambda a: cg.tensor(np.array([2, 3])) ** -1, ValueError, "pow: integers to negative"),
+    (lambda a: a @ cg.tensor(np.ones((3, 2), np.float32)), TypeError, "matmul: both operands"),
+])
+def test_bad_tensor_calls_are_refused(call, error, match):
+    with pytest.raises(error, match=match):
+        call(cg.tensor(np.ones((2, 3))))
+
+
+def test_0d_tensors_take_dims_minus_one_and_zero():
+    torch = pytest.importorskip("torch")
+    a = cg.tensor(np.array(3.0))
+    assert a.sum(axis=0).item() == a.sum(axis=-1).item() == torch.tensor(3.0).sum(0).item()
+    with pytest.raises(IndexError, match=r"\[-1, 0\], but got 1"):
+        a.sum(axis=1)
+
+
+DTYPES = ["bool", "int32", "int64", "float32", "float64"]
+SCALARS = [True, 2, 2.5]
+
+
+def _promotion_cases():
+    for x in DTYPES:
+        for y in DTYPES:
+            yield x, (y, 1)               # a tensor with dims
+            yield x, (y, 0)               # a 0-d tensor
+        for s in SCALARS:
+            yield x, s
+
+
+@pytest.mark.parametrize("left, right", list(_promotion_cases()))
+@pytest.mark.parametrize("op", ["add", "mul", "truediv", "lt"])
+def test_binary_op_dtypes_follow_torchs_promotion(left, right, op):
+    """torch with float64 as its default float type is the oracle (convgrad's default)."""
+    torch = pytest.importorskip("torch")
+    import operator
+    fn = getattr(operator, op)
+    a = np.array([1, 0, 3]).astype(left)
+    b = right if not isinstance(right, tuple) else (
+        np.array([2, 1, 1]) if right[1] else np.array(2)).astype(right[0])
+    tb = torch.tensor(b) if isinstance(b, np.ndarray) else b
+    torch.set_default_dtype(torch.float64)
+    try:
+        kind, _ = _torch_error(lambda: fn(torch.tensor(a), tb))
+        want = None if kind else fn(torch.tensor(a), tb).numpy()
+    finally:
+        torch.set_default_dtype(torch.float32)
+    if want is None:
+        with pytest.raises((TypeError, ValueError)):
+            fn(cg.tensor(a), b)
+        return
+    got = fn(cg.tensor(a), b)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.data, want)
+
+
+def test_a_mixed_dtype_op_gives_each_gradient_its_tensors_dtype():
+    a = cg.tensor(np.ones(3, np.float32), requires_grad=True)
+    b = cg.tensor(np.full(3, 2.0), requires_grad=True)
+    y = (a * b).sum()
+    assert y.dtype == np.float64
+    y.backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    assert (cg.tensor(np.array([1, 2], np.int32)) + 2.5).data.tolist() == [3.5, 4.5]
+
+
+def test_relu_and_sigmoid_at_infinities_and_nan():
+    x = cg.tensor(np.array([-np.inf, np.inf, np.nan, -40.0]), requires_grad=True)
+    np.testing.assert_array_equal(x.relu().data, [0.0, np.inf, np.nan, 0.0])
+    s = x.sigmoid()
+    np.testing.assert_array_equal(s.data[:3], [0.0, 1.0, np.nan])
+    assert s.data[3] == pytest.approx(4.248354255291589e-18, rel=1e-15)

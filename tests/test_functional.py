@@ -233,3 +233,177 @@ def test_float32_stays_float32_through_every_layer_type():
 def test_bad_input_gets_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ---------------------------------------------------------------- regressions of issue 15
+LOGITS_INF = np.array([[-np.inf, 1.0, 2.0, 0.5], [0.3, -0.2, 1.0, 0.1], [1.0, 2.0, -1.0, 0.0]])
+IGNORED = np.array([-100, 1, 3])                    # row 0 (with its −inf logit) is ignored
+W4 = np.array([0.5, 1.0, 2.0, 1.5])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weight", [None, W4])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_ignored_rows_are_never_read(reduction, weight, smoothing):
+    tw = None if weight is None else t(weight)
+    check_op(lambda z: F.cross_entropy(z, IGNORED, weight, reduction=reduction,
+                                       label_smoothing=smoothing),
+             lambda z: tF.cross_entropy(z, t(IGNORED), tw, reduction=reduction,
+                                        label_smoothing=smoothing), LOGITS_INF, order=1)
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.array([[0.0, 1.0], [0.5, 0.5]]))
+    tw2 = None if weight is None else t(weight[:2])
+    check_op(lambda x: F.nll_loss(x, np.array([-100, 1]), None if weight is None
+                                  else weight[:2], reduction=reduction),
+             lambda x: tF.nll_loss(x, t(np.array([-100, 1])), tw2, reduction=reduction),
+             logp, order=1)
+
+
+def test_the_issue_cases_of_ignored_targets():
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.array([[0.0, 1.0], [0.5, 0.5]]))
+    assert F.nll_loss(logp, np.array([-100, 1])).item() == pytest.approx(np.log(2), rel=1e-15)
+    z = np.array([[-np.inf, 0.0], [0.5, 1.0]])
+    want = tF.cross_entropy(t(z), t(np.array([-100, 0]))).item()
+    assert F.cross_entropy(z, np.array([-100, 0])).item() == pytest.approx(want, rel=1e-15)
+
+
+@pytest.mark.parametrize("fn, x", [
+    ("sigmoid", -40.0), ("sigmoid", -700.0), ("sigmoid", 40.0), ("silu", -40.0),
+    ("softplus", -40.0), ("softplus", -700.0), ("elu", -1e-10), ("tanh", -1e-10),
+    ("sigmoid", np.float32(-17.0)), ("silu", np.float32(-17.0)),
+    ("softplus", np.float32(-17.0)), ("elu", np.float32(-1e-6))])
+def test_tails_keep_their_relative_precision(fn, x):
+    torch_fn = getattr(tF, fn) if hasattr(tF, fn) else getattr(torch, fn)
+    want = torch_fn(torch.tensor(np.asarray(x))).numpy()
+    got = getattr(F, fn)(np.asarray(x))
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got.data, want, rtol=4e-7 if want.dtype == np.float32 else 1e-15)
+    assert want != 0 or got.data == 0
+
+
+def test_sigmoid_float32_left_tail_is_the_true_value():
+    assert F.sigmoid(np.float32(-17.0)).item() == pytest.approx(4.139937718785167e-08, rel=1e-6)
+
+
+# every public function of F (the convolutions are tested in test_ops_conv / test_functional
+# above) with ndarray arguments gives what it gives with Tensor arguments
+X4 = rng.standard_normal((2, 3, 4, 4))
+CALLS = {
+    "linear": lambda a: F.linear(a(np.ones((2, 3))), a(np.ones((4, 3))), a(np.ones(4))),
+    "flatten": lambda a: F.flatten(a(X4)),
+    "pad": lambda a: F.pad(a(X4), (1, 1)),
+    "dropout": lambda a: F.dropout(a(X4), 0.5, training=False),
+    "relu": lambda a: F.relu(a(X4)), "leaky_relu": lambda a: F.leaky_relu(a(X4)),
+    "elu": lambda a: F.elu(a(X4)), "silu": lambda a: F.silu(a(X4)),
+    "softplus": lambda a: F.softplus(a(X4)), "sigmoid": lambda a: F.sigmoid(a(X4)),
+    "tanh": lambda a: F.tanh(a(X4)), "softmax": lambda a: F.softmax(a(X4), 1),
+    "log_softmax": lambda a: F.log_softmax(a(X4), 1),
+    "cross_entropy": lambda a: F.cross_entropy(a(X4[:, :, 0, 0]), a(np.array([0, 2])),
+                                               a(np.ones(3))),
+    "nll_loss": lambda a: F.nll_loss(a(X4[:, :, 0, 0]), a(np.array([0, 2])), a(np.ones(3))),
+    "mse_loss": lambda a: F.mse_loss(a(X4), a(X4 * 2)),
+    "batch_norm": lambda a: F.batch_norm(a(X4), np.zeros(3), np.ones(3), a(np.ones(3)),
+                                         a(np.zeros(3))),
+    "max_pool": lambda a: F.max_pool(a(X4), 2, ndim=2),
+    "max_pool1d": lambda a: F.max_pool1d(a(X4[0]), 2),
+    "max_pool2d": lambda a: F.max_pool2d(a(X4), 2),
+    "max_pool3d": lambda a: F.max_pool3d(a(X4[None]), 2),
+    "avg_pool": lambda a: F.avg_pool(a(X4), 2, ndim=2),
+    "avg_pool1d": lambda a: F.avg_pool1d(a(X4[0]), 2),
+    "avg_pool2d": lambda a: F.avg_pool2d(a(X4), 2),
+    "avg_pool3d": lambda a: F.avg_pool3d(a(X4[None]), 2),
+    "unfold": lambda a: F.unfold(a(X4), (2, 2), (1, 1), (1, 1)),
+    "fold": lambda a: F.fold(a(np.ones((2, 3, 3, 3, 2, 2))), (4, 4), (1, 1), (1, 1)),
+}
+
+
+def test_the_table_covers_every_public_function():
+    public = {n for n in F.__all__ if not n.startswith("conv")}
+    assert public == set(CALLS)
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_every_function_takes_ndarrays_and_tensors(name):
+    from_arrays = CALLS[name](lambda a: a)
+    from_tensors = CALLS[name](cg.tensor)
+    assert isinstance(from_arrays, cg.Tensor)
+    np.testing.assert_array_equal(from_arrays.data, from_tensors.data)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_of_a_0d_tensor_is_torchs(fn, dim):
+    check_op(lambda x: getattr(F, fn)(x, dim), lambda x: getattr(tF, fn)(x, dim),
+             np.array(0.7))
+
+
+def test_integer_input_to_activations_follows_torch():
+    ints = np.array([-3, 0, 2])
+    relu = F.relu(ints)
+    assert relu.dtype == np.int64 and relu.data.tolist() == [0, 0, 2]
+    for fn in ("sigmoid", "tanh"):                     # torch: the default float (float64 here)
+        torch.set_default_dtype(torch.float64)
+        try:
+            want = getattr(torch, fn)(torch.tensor(ints)).numpy()
+        finally:
+            torch.set_default_dtype(torch.float32)
+        got = getattr(F, fn)(ints)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got.data, want, rtol=1e-15)
+    for fn in ("leaky_relu", "elu", "silu", "softplus", "softmax", "log_softmax"):
+        with pytest.raises(TypeError, match=f"{fn}: input must be floating point"):
+            getattr(F, fn)(ints)                       # torch refuses them too; never truncate
+
+
+@pytest.mark.parametrize("pad", [(-3, 0), (-1, -2), (0, -3), (-2, 1), (1, -4), (2, -4),
+                                 (-2, 2), (-1, 2), (2, -1), (-2, -2), (3, 0), (2, 2)])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_negative_pads_crop_as_in_torch(pad, mode):
+    x = np.arange(1.0, 4.0).reshape(1, 1, 3)
+    try:
+        want = tF.pad(t(x), pad, mode=mode).numpy()
+    except RuntimeError:
+        with pytest.raises(ValueError, match="pad: "):
+            F.pad(x, pad, mode)
+        return
+    check_op(lambda a: F.pad(a, pad, mode), lambda a: tF.pad(a, pad, mode=mode), x)
+    np.testing.assert_array_equal(F.pad(x, pad, mode).data, want)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: F.pad(np.ones((1, 3)), (1.7, 0)), TypeError, "pad: pad must be a tuple of ints"),
+    (lambda: F.pad(np.ones((1, 3)), (-4, 0)), ValueError, "crops an axis of length 3 past"),
+    (lambda: F.pad(np.ones((1, 3), np.int64), (1, 0), value=0.5), ValueError, "truncated"),
+    (lambda: F.nll_loss(np.ones((2, 3)), np.array([0, 1]), np.ones(2)), ValueError,
+     r"nll_loss: weight must have shape \(C,\) = \(3,\)"),
+    (lambda: F.cross_entropy(np.ones((2, 3)), np.array([0, 1]), np.ones((3, 1))), ValueError,
+     "cross_entropy: weight must have shape"),
+    (lambda: F.nll_loss(np.ones((2, 3)), np.array([0, 1]), np.ones(3, np.float32)), TypeError,
+     "share one dtype"),
+    (lambda: F.dropout(np.ones(3), "0.5"), TypeError, "dropout: p must be a real number"),
+    (lambda: F.dropout(np.ones(3), -0.1), ValueError, r"dropout: p must be in \[0, 1\]"),
+    (lambda: F.dropout(np.ones(3), float("nan")), ValueError, "dropout: p must be finite"),
+    (lambda: F.dropout(np.ones(3), 0.5, training=1), TypeError, "training must be True"),
+    (lambda: F.flatten(np.ones((2, 3)), 5), IndexError,
+     r"flatten: Dimension out of range \(expected to be in range of \[-2, 1\], but got 5\)"),
+    (lambda: F.softmax(np.ones((2, 3)), 2), IndexError, "softmax: Dimension out of range"),
+    (lambda: F.log_softmax(np.ones((2, 3)), -3), IndexError, "log_softmax: Dimension out of"),
+    (lambda: F.softmax(np.ones((2, 3)), 1.0), TypeError, "softmax: dim must be an int"),
+    (lambda: F.leaky_relu(np.array([-3, 2])), TypeError, "leaky_relu: input must be floating"),
+    (lambda: F.leaky_relu(np.ones(2), "0.1"), TypeError, "negative_slope must be a real"),
+    (lambda: F.softplus(np.ones(2), 0.0), ValueError, "beta must be non-zero"),
+    (lambda: F.relu(None), TypeError, "relu: input must be a Tensor or an array"),
+    (lambda: F.relu(np.array([True])), TypeError, "relu: input must be floating point or int"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, ceil_mode=None), TypeError,
+     "ceil_mode must be True or False"),
+    (lambda: F.batch_norm(np.ones((2, 3)), [0, 0, 0], [1, 1, 1], training=True), TypeError,
+     "updated in place"),
+    (lambda: F.batch_norm(np.ones((2, 3)), None, None, training=True, momentum=2.0),
+     ValueError, r"momentum must be in \[0, 1\]"),
+    (lambda: F.unfold(np.ones((2, 3)), (4,), (1,), (1,)), ValueError, "unfold: window"),
+    (lambda: F.fold(np.ones((2, 3, 2)), (5,), (1,), (1,)), ValueError, "fold: windows"),
+])
+def test_bad_input_is_refused_naming_the_rule(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -160,3 +160,76 @@ def test_layer_input_rank_is_checked():
         nn.Conv2d(1, 1, 3)(np.ones((1, 5, 5), np.float32))
     with pytest.raises(ValueError, match="BatchNorm2d: input must have 4 dims with 3 channels"):
         nn.BatchNorm2d(3)(np.ones((2, 4, 5, 5), np.float32))
+
+
+def test_linear_with_no_inputs_is_its_bias_as_in_torch():
+    layer = nn.Linear(0, 3, dtype=np.float64)
+    twin = tnn.Linear(0, 3).double()
+    assert layer.weight.shape == tuple(twin.weight.shape) == (3, 0)
+    twin.load_state_dict(to_torch(layer.state_dict()))
+    x = np.ones((2, 0))
+    np.testing.assert_array_equal(layer(x).data, twin(torch.tensor(x)).detach().numpy())
+    np.testing.assert_array_equal(layer(x).data, np.broadcast_to(layer.bias.data, (2, 3)))
+
+
+@pytest.mark.parametrize("build, error, match", [
+    (lambda: nn.Linear(-1, 3), ValueError, "Linear: in_features must be ≥ 0, got -1"),
+    (lambda: nn.Linear(2.0, 3), TypeError, "Linear: in_features must be an int"),
+    (lambda: nn.Linear(2, 3, bias=None), TypeError, "Linear: bias must be True or False"),
+    (lambda: nn.Linear(2, 3, dtype=np.int64), TypeError, "Linear: dtype must be float32"),
+    (lambda: nn.BatchNorm2d(-1), ValueError, "BatchNorm2d: num_features must be ≥ 0"),
+    (lambda: nn.BatchNorm2d(3, eps=-1e-5), ValueError, r"BatchNorm2d: eps must be in \[0"),
+    (lambda: nn.BatchNorm1d(3, momentum=1.5), ValueError, "momentum must be in"),
+    (lambda: nn.BatchNorm1d(3, affine="yes"), TypeError, "affine must be True or False"),
+    (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a real number"),
+    (lambda: nn.LeakyReLU(float("nan")), ValueError, "LeakyReLU: negative_slope must be finite"),
+    (lambda: nn.Softmax(dim=1.5), TypeError, "Softmax: dim must be an int"),
+    (lambda: nn.Softplus(beta=0), ValueError, "Softplus: beta must be non-zero"),
+    (lambda: nn.Flatten(0.5), TypeError, "Flatten: start_dim must be an int"),
+    (lambda: nn.MaxPool2d(0), ValueError, "MaxPool2d: kernel_size must be positive"),
+    (lambda: nn.MaxPool2d(2, padding=-1), ValueError, "MaxPool2d: padding must be ≥ 0"),
+    (lambda: nn.AvgPool1d(2, ceil_mode=1), TypeError, "AvgPool1d: ceil_mode must be True"),
+    (lambda: nn.AvgPool2d(2, divisor_override=0), ValueError, "divisor_override must be ≥ 1"),
+    (lambda: nn.CrossEntropyLoss(reduction="avg"), ValueError, "CrossEntropyLoss: reduction"),
+    (lambda: nn.CrossEntropyLoss(label_smoothing=2), ValueError, "label_smoothing must be in"),
+    (lambda: nn.MSELoss("avg"), ValueError, "MSELoss: reduction must be one of"),
+])
+def test_constructor_arguments_are_checked(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_softmax_layer_dim_is_checked_against_the_input():
+    with pytest.raises(IndexError, match=r"softmax: Dimension out of range .*\[-1, 0\].* 5"):
+        nn.Softmax(dim=5)(np.ones(2))
+
+
+@pytest.mark.parametrize("state, error, match", [
+    ([("0.weight", np.zeros((2, 1, 3, 3)))], TypeError, "expected a mapping"),
+    (None, TypeError, "expected a mapping"),
+    ({0: np.zeros(2)}, TypeError, "keys must be str"),
+    ({"0.weight": "abc", "0.bias": np.zeros(2)}, TypeError, "'0.weight' must be an array"),
+    ({"0.weight": None, "0.bias": np.zeros(2)}, TypeError, "'0.weight' must be an array"),
+    ({"0.weight": [[1], [1, 2]], "0.bias": np.zeros(2)}, TypeError, "'0.weight' is not an"),
+    ({"0.weight": np.zeros((2, 1, 3, 3), complex), "0.bias": np.zeros(2)}, TypeError,
+     "'0.weight' has non-numeric dtype"),
+])
+def test_load_state_dict_refuses_what_is_not_a_state_dict(state, error, match):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3))
+    before = model.state_dict()
+    with pytest.raises(error, match=f"load_state_dict: {match}"):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_load_state_dict_not_strict_reports_the_keys_like_torch():
+    model, twin = nn.Sequential(nn.Linear(2, 3)), tnn.Sequential(tnn.Linear(2, 3))
+    state = {"0.weight": np.ones((3, 2), np.float32), "extra": np.ones(1, np.float32)}
+    ours = model.load_state_dict(state, strict=False)
+    theirs = twin.load_state_dict(to_torch(state), strict=False)
+    assert ours.missing_keys == theirs.missing_keys == ["0.bias"]
+    assert ours.unexpected_keys == theirs.unexpected_keys == ["extra"]
+    np.testing.assert_array_equal(model[0].weight.data, 1.0)
+    with pytest.raises(TypeError, match="strict must be True or False"):
+        model.load_state_dict(state, strict="no")

@@ -66,9 +66,12 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
         raise ValueError(f"pad: value={value} would be truncated in an {x.dtype} tensor")
     pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)][::-1]
     for n, (lo, hi) in zip(x.shape[x.ndim - len(pairs):], pairs):
-        if n + lo + hi < 0:
+        if mode in ("constant", "circular") and n + min(lo, 0) + min(hi, 0) < 0:
             raise ValueError(f"pad: padding ({lo}, {hi}) crops an axis of length {n} past its "
                              f"size (input shape {x.shape})")
+        if mode in ("reflect", "replicate") and n + lo + hi < 1:
+            raise ValueError(f"pad: {mode} padding ({lo}, {hi}) leaves nothing of an axis of "
+                             f"length {n} (input shape {x.shape}); the output must keep ≥ 1")
     return pad_sides(x, pairs, mode, value)
 
 
@@ -91,10 +94,10 @@ def pad_sides(x: Tensor, pads, mode: str = "constant", value: float = 0.0) -> Te
         x = pad_sides(x, crops)
     for n, (lo, hi) in zip(x.shape[lead:], grows):
         limit = n - 1 if mode == "reflect" else n
-        if max(lo, hi) > limit or (n == 0 and max(lo, hi) > 0):
+        if max(lo, hi) > max(limit, 0):
             raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) on an axis of length {n} "
                              f"(input shape {x.shape}) must be at most {limit}")
-    for axis, (lo, hi) in enumerate(pads):       # one gather per axis; its backward scatters
+    for axis, (lo, hi) in enumerate(grows):      # one gather per axis; its backward scatters
         index = np.pad(np.arange(x.shape[lead + axis]), (lo, hi), mode=PAD_MODES[mode])
         x = x[(slice(None),) * (lead + axis) + (index,)]
     return x if mode == "circular" else pad_sides(x, crops)
