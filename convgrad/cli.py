@@ -1,29 +1,38 @@
-"""The ``convgrad`` command line. User errors print one line on stderr and exit with code 2."""
+"""The ``convgrad`` command line: the parser, the one error style, and the checks every command
+makes before doing any work (optional dependencies, output paths). The commands themselves are
+in ``convgrad.commands``.
+
+Every user error — a bad argument, unusable data, a missing optional dependency, an output path
+that cannot be written — is one line on stderr, ``convgrad <command>: <message>``, and exit
+code 2, before any work is done.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import sys
-import time
 from typing import Sequence
 
-import numpy as np
-
 from . import __version__
-from .data import DataError
+
+COMMANDS = ("train", "explain", "bench", "check", "gradcheck")
 
 
 class UsageError(Exception):
-    """Bad arguments or unusable data: reported as one line, exit code 2."""
+    """Bad arguments or unusable data: reported as one line, exit code 2. ``command``: the
+    subcommand it belongs to (None: the top level)."""
+
+    def __init__(self, message: str, command: str | None = None):
+        super().__init__(message)
+        self.command = command
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):                 # one line instead of usage + message
-        raise UsageError(f"{self.prog}: {message} (see --help)")
+        command = self.prog.split()[-1] if " " in self.prog else None
+        raise UsageError(message, command)
 
 
 def _integer(minimum: int, meaning: str):
@@ -132,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "dilation, groups, nonsquare (or 'none')")
     chk.add_argument("--max-examples", type=_positive_int, default=200)
     chk.add_argument("--timeout", type=_learning_rate, default=10.0,
-                     help="seconds per call before it counts as a hang")
+                     help="seconds the import of the target and each call may take before "
+                          "they count as a hang")
     chk.add_argument("--rtol", type=_learning_rate, default=1e-6)
     chk.add_argument("--seed", type=_seed, default=0)
     chk.add_argument("--out", metavar="DIR", help="write check_failure.png (expected/got/diff)")
@@ -141,279 +151,80 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare the analytic first and second derivatives of every differentiable "
                     "op with float64 central differences along random directions.")
     check.add_argument("--order", type=int, choices=(1, 2), nargs="+", default=[1, 2])
-    check.add_argument("--ops", nargs="+", metavar="NAME", help="only these ops (see the table)")
+    check.add_argument("--ops", nargs="+", metavar="NAME",
+                       help="only these ops: op names (conv2d, relu, …) or rows of the table")
     check.add_argument("--seed", type=_seed, default=0)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (0 done, 1 a check failed, 2 a user error)."""
+    from .data import DataError  # noqa: PLC0415
+
     parser = build_parser()
+    command = None
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 2
-        commands = {"train": run_train, "gradcheck": run_gradcheck, "explain": run_explain,
-                    "bench": run_bench, "check": run_check}
-        return commands[args.command](args)
+        try:
+            args, extra = parser.parse_known_args(argv)
+        except SystemExit as e:                    # --help, --version
+            return e.code if isinstance(e.code, int) else 0
+        command = args.command
+        if extra:
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}", command)
+        if command is None:
+            raise UsageError(f"choose a command: {', '.join(COMMANDS)} (see convgrad --help)")
+        from . import commands  # noqa: PLC0415
+        return getattr(commands, f"run_{command}")(args)
     except (UsageError, DataError) as e:
-        print(f"convgrad: error: {e}" if isinstance(e, DataError) else f"{e}", file=sys.stderr)
+        where = getattr(e, "command", None) or command
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"convgrad {where}: {message}" if where else f"convgrad: {message}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("convgrad: interrupted", file=sys.stderr)
+        print(f"convgrad {command or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
         return 130
 
 
-def run_train(args) -> int:
-    from . import data as datasets  # noqa: PLC0415
-    from .progress import Progress  # noqa: PLC0415
-    from .serialization import save  # noqa: PLC0415
-    from .train import fit, resolve_augment, resolve_schedule  # noqa: PLC0415
-
-    if args.out:
-        _prepare_out(args.out)
-    dataset = datasets.load(args.data, seed=args.seed)
-    c, h, w = dataset.image_shape
-    print(f"data: {dataset.name}  {len(dataset.x_train)} train / {len(dataset.x_test)} test "
-          f"images of {c}×{h}×{w}, {dataset.classes} classes", flush=True)
-    if dataset.scale:
-        print(f"note: float images span [{dataset.scale[0]:g}, {dataset.scale[1]:g}]; mapped "
-              f"onto [0, 1] with the training set's range", flush=True)
-    batches = -(-len(dataset.x_train) // args.batch_size)
-    progress = Progress(args.epochs, batches)
-
-    def on_epoch(epoch, history):
-        progress.finish(epoch, f"loss {history.train_loss[-1]:.4f}  train acc "
-                               f"{history.train_accuracy[-1]:6.2%}  test acc "
-                               f"{history.test_accuracy[-1]:6.2%}  "
-                               f"{history.epoch_seconds[-1]:.2f} s")
-        progress.begin()
-
-    started = time.perf_counter()
-    augmented = resolve_augment(args.augment, dataset.image_shape)
-    schedule = resolve_schedule(args.schedule, augmented)
-    if augmented or schedule != "constant":
-        print(f"training with {'random shifts (±2 px), ' if augmented else ''}{schedule} "
-              f"learning rate", flush=True)
-    model, history = fit(dataset, args.epochs, args.batch_size, args.lr, args.seed,
-                         on_batch=progress.update, on_epoch=on_epoch,
-                         augment="shift" if augmented else "none", schedule=schedule)
-    seconds = time.perf_counter() - started
-    print(f"test accuracy {history.test_accuracy[-1]:.2%} after {args.epochs} epochs in "
-          f"{seconds:.1f} s")
-    if args.out:
-        metrics = {
-            "test_accuracy": history.test_accuracy[-1],
-            "train_loss": history.train_loss,
-            "train_accuracy": history.train_accuracy,
-            "test_accuracy_per_epoch": history.test_accuracy,
-            "test_loss": history.test_loss,
-            "epoch_seconds": history.epoch_seconds,
-            "seconds": seconds,
-            "config": {"data": args.data, "epochs": args.epochs, "batch_size": args.batch_size,
-                       "lr": args.lr, "seed": args.seed, "optimizer": "Adam",
-                       "augment": "shift" if augmented else "none", "schedule": schedule,
-                       "image_shape": [c, h, w], "classes": dataset.classes,
-                       "train_images": len(dataset.x_train), "test_images": len(dataset.x_test),
-                       "input_range_mapped_to_0_1": dataset.scale},
-            "versions": {"convgrad": __version__, "numpy": np.__version__,
-                         "python": platform.python_version()},
-        }
-        save(model.state_dict(), os.path.join(args.out, "model.npz"))
-        with open(os.path.join(args.out, "metrics.json"), "w") as f:
-            json.dump(metrics, f, indent=2)
-        wrote = ["model.npz", "metrics.json"]
-        if _plot_curves(history, os.path.join(args.out, "curves.png")):
-            wrote.append("curves.png")
-        print(f"wrote {', '.join(wrote)} to {args.out}")
-    return 0
-
-
-def run_explain(args) -> int:
-    """Print the derivation (or write it with figures to --out); exit 2 on a bad config."""
+def require(module: str, extra: str, package: str | None = None, why: str = ""):
+    """Import an optional dependency, or refuse with the extra that installs it."""
     try:
-        from . import explain as ex  # noqa: PLC0415
-        from .explain import render  # noqa: PLC0415
-
-        size = ex.parse_size(args.input, "--input")
-        kernel = (ex.parse_size(args.kernel, "--kernel") if args.kernel else (2,) * len(size))
-        if len(kernel) == 1 and len(size) == 2:
-            kernel = kernel * 2
-        stride, dilation = (_per_dim(ex.parse_size(v, name), len(size), name) for v, name in
-                            ((args.stride, "--stride"), (args.dilation, "--dilation")))
-        values = tuple(float(v) for v in args.values.split(","))
-        if len(values) != 3:
-            raise ValueError(f"--values needs three numbers x,y,z, got {args.values!r}")
-        report = ex.explain(size, kernel, stride, ex.parse_padding(args.padding), dilation,
-                            args.in_channels, args.out_channels, args.groups, values,
-                            args.max_equations, args.seed)
-        if args.out:
-            written = render.write(report, args.format, args.out)
-            print(f"wrote {', '.join(written)} to {args.out}")
-        elif args.format == "html":
-            import tempfile  # noqa: PLC0415
-
-            from .explain.figures import draw_all  # noqa: PLC0415
-            with tempfile.TemporaryDirectory() as tmp:
-                print(render.to_html(report, draw_all(report, tmp)), end="")
-        else:
-            print({"text": render.to_text, "markdown": render.to_markdown,
-                   "json": render.to_json}[args.format](report), end="")
-    except ImportError as e:
-        raise UsageError(f"convgrad explain: {e}") from None
-    except ValueError as e:
-        raise UsageError(f"convgrad explain: {e}" if not str(e).startswith(("explain:",))
-                         else f"convgrad {e}") from None
-    ok = all(report["verified"].values())
-    return 0 if ok else 1
-
-
-def _per_dim(values: tuple, ndim: int, name: str) -> tuple:
-    if len(values) == 1:
-        return values * ndim
-    if len(values) != ndim:
-        raise ValueError(f"{name} has {len(values)} values for a {ndim}-d input")
-    return values
-
-
-def run_check(args) -> int:
-    from . import check  # noqa: PLC0415
-
-    features = () if args.features == "none" else tuple(
-        f.strip() for f in args.features.split(",") if f.strip())
-    module, name = _load_target(args.target)
-    fn = getattr(module, name)
-    forward = None
-    if args.kind == "backward" and args.style == "course":
-        forward_name = args.forward or ("conv_forward" if hasattr(module, "conv_forward")
-                                        else name.replace("backward", "forward"))
-        if not hasattr(module, forward_name):
-            raise UsageError(f"convgrad check: the course style backward needs its forward: "
-                             f"{args.target.rsplit(':', 1)[0]} has no {forward_name!r} (pass "
-                             f"--forward NAME)")
-        forward = getattr(module, forward_name)
-    options = dict(style=args.style, layout=args.layout, dims=args.dims, features=features,
-                   max_examples=args.max_examples, timeout=args.timeout, rtol=args.rtol,
-                   seed=args.seed)
-    try:
-        report = (check.conv_forward(fn, **options) if args.kind == "forward"
-                  else check.conv_backward(fn, forward, **options))
-    except ValueError as e:
-        raise UsageError(f"convgrad {e}") from None
-    report.name = name
-    print(check.render_text(report), end="")
-    if args.out and not report.passed:
-        os.makedirs(args.out, exist_ok=True)
-        path = os.path.join(args.out, "check_failure.png")
-        if check.save_figure(report, path):
-            print(f"wrote {path}")
-    return 0 if report.passed else 1
-
-
-def _load_target(target: str):
-    """(module, function name) from FILE.py:FUNCTION or package.module:FUNCTION."""
-    import importlib  # noqa: PLC0415
-    import importlib.util  # noqa: PLC0415
-
-    where, sep, name = target.rpartition(":")
-    if not sep or not where or not name:
-        raise UsageError(f"convgrad check: target must be FILE.py:FUNCTION or "
-                         f"package.module:FUNCTION, got {target!r}")
-    try:
-        if where.endswith(".py"):
-            if not os.path.isfile(where):
-                raise UsageError(f"convgrad check: {where}: no such file")
-            spec = importlib.util.spec_from_file_location(
-                os.path.splitext(os.path.basename(where))[0], where)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(where)
-    except UsageError:
-        raise
-    except Exception as e:  # noqa: BLE001  (importing user code may raise anything)
-        raise UsageError(f"convgrad check: importing {where} failed: {type(e).__name__}: "
-                         f"{e}") from None
-    if not callable(getattr(module, name, None)):
-        raise UsageError(f"convgrad check: {where} has no function {name!r}")
-    return module, name
-
-
-def run_bench(args) -> int:
-    from . import bench  # noqa: PLC0415
-
-    known = [c["name"] for c in bench.load_configs()]
-    unknown = [n for n in args.configs or [] if n not in known]
-    if unknown:
-        raise UsageError(f"convgrad bench: unknown configuration {unknown[0]!r}; choose from "
-                         f"{', '.join(known)}")
-    if args.compare == "torch":
-        try:
-            import torch  # noqa: F401, PLC0415
-        except ImportError:
-            raise UsageError('convgrad bench: --compare torch needs PyTorch: pip install '
-                             '"convgrad[bench]"') from None
-    result = bench.run(args.configs, tuple(args.dtype), args.compare == "torch", args.repeat)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
-    if args.markdown:
-        command = ("convgrad bench" + (" --compare torch" if args.compare else "")
-                   + f" --markdown {args.markdown}")
-        with open(args.markdown, "w") as f:
-            f.write(bench.markdown(result, command))
-    if args.plot:
-        bench.plot(result, args.plot)
-    return 0
-
-
-def run_gradcheck(args) -> int:
-    """Exit 0 when every op passes, 1 when one fails (the row says which and how)."""
-    from . import selfcheck  # noqa: PLC0415
-
-    try:
-        ok = selfcheck.run(tuple(args.order), args.ops, args.seed)
-    except KeyError as e:
-        raise UsageError(f"convgrad gradcheck: {e.args[0]}") from None
-    print("all gradients agree with finite differences" if ok else "some gradients are wrong")
-    return 0 if ok else 1
-
-
-def _prepare_out(folder: str) -> None:
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"convgrad train: --out {folder}: cannot create the folder "
-                         f"({e})") from None
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"convgrad train: --out {folder}: folder is not writable")
-
-
-def _plot_curves(history, path: str) -> bool:
-    try:
-        import matplotlib  # noqa: PLC0415
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        __import__(module)
     except ImportError:
-        print('note: curves.png needs matplotlib: pip install "convgrad[plot]"', file=sys.stderr)
-        return False
-    epochs = np.arange(1, len(history.train_loss) + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    left.plot(epochs, history.train_loss, "o-", color="tab:blue", label="train")
-    left.plot(epochs, history.test_loss, "s--", color="tab:orange", label="test")
-    left.set(title="cross-entropy loss", xlabel="epoch", ylabel="loss", yscale="log")
-    right.plot(epochs, np.array(history.train_accuracy) * 100, "o-", color="tab:blue",
-               label="train")
-    right.plot(epochs, np.array(history.test_accuracy) * 100, "s--", color="tab:orange",
-               label="test")
-    right.set(title=f"accuracy (final test {history.test_accuracy[-1]:.2%})", xlabel="epoch",
-              ylabel="accuracy (%)")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+        raise UsageError(f"{why}needs {package or module}: pip install "
+                         f"\"convgrad[{extra}]\"") from None
+    return sys.modules[module]
+
+
+def output_file(option: str, path: str | None) -> None:
+    """A file the command will write: its folder exists and is writable, it is not a folder."""
+    if path is None:
+        return
+    if not path or os.path.isdir(path):
+        raise UsageError(f"{option} {path!r}: is a folder, not a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path,
+                                                                                  os.W_OK)):
+        raise UsageError(f"{option} {path}: not writable")
+
+
+def output_dir(option: str, path: str | None) -> None:
+    """A folder the command will write into (created if missing): nothing in the way."""
+    if path is None:
+        return
+    if not path:
+        raise UsageError(f"{option}: empty folder name")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{option} {path}: exists and is not a folder")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"{option} {path}: {existing} is not writable")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,16 @@ came as bytes, and int64 labels 0…classes−1. Problems with the user's data r
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from .serialization import DEFLATE_MAX_RATIO
+from .serialization import load as load_archive
 
 
 class DataError(ValueError):
@@ -33,6 +39,12 @@ class Dataset:
     scale: tuple | None = None
 
     def __post_init__(self):
+        images = len(self.y_train) + len(self.y_test)
+        if self.classes > images:
+            raise DataError(f"{self.name}: labels go up to {self.classes - 1} but there are only "
+                            f"{images} images; class indices must be 0…K−1 with K at most the "
+                            f"number of images (renumber them: np.unique(y, "
+                            f"return_inverse=True)[1])")
         low, high = float(self.x_train.min()), float(self.x_train.max())
         if low < 0.0 or high > 1.0:
             span = max(high - low, 1e-12)
@@ -76,11 +88,10 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
 def load_npz(path: str, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
     """``x`` (N, H, W) or (N, C, H, W), integer ``y`` (N,); optional ``x_test``, ``y_test``."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except Exception as e:                          # any unreadable file is a user error here
-        raise DataError(f"--data {path}: not a readable .npz file ({type(e).__name__}: "
-                        f"{e})") from None
+        arrays = load_archive(path)
+    except (OSError, ValueError) as e:              # any unreadable file is a user error here
+        reason = " ".join(str(e).removeprefix("load: ").split())     # one line
+        raise DataError(f"--data {path}: not a readable .npz file — {reason}") from None
     for key in ("x", "y"):
         if key not in arrays:
             raise DataError(f"--data {path}: missing array '{key}' (found {sorted(arrays)}; "
@@ -104,23 +115,39 @@ IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x
 
 
 def read_idx(path: str) -> np.ndarray:
-    """One IDX file (gzipped or not): magic 0 0 type ndim, ndim big-endian sizes, data."""
-    opener = gzip.open if path.endswith(".gz") else open
+    """One IDX file (gzipped or not): magic 0 0 type ndim, ndim big-endian sizes, data. The
+    declared size is checked against the file (and, gzipped, against what deflate can expand
+    it to) before the data is read; the data is read in chunks, never past the declared size."""
+    gzipped = path.endswith(".gz")
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
+        size = os.path.getsize(path)
+        with (gzip.open if gzipped else open)(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_TYPES:
+                raise DataError(f"{path}: not an IDX file (bad magic number)")
+            ndim, dtype = head[3], np.dtype(IDX_TYPES[head[2]])
+            sizes = f.read(4 * ndim)
+            if len(sizes) < 4 * ndim:
+                raise DataError(f"{path}: IDX header ends early (truncated?)")
+            shape = struct.unpack(f">{ndim}I", sizes)
+            nbytes = math.prod(shape) * dtype.itemsize
+            room = DEFLATE_MAX_RATIO * size if gzipped else size - 4 - 4 * ndim
+            if nbytes > room:
+                raise DataError(f"{path}: IDX header says shape {shape} ({nbytes} bytes of "
+                                f"data) but the file has {size} bytes (truncated?)")
+            chunks, done = [], 0
+            while done <= nbytes:
+                chunk = f.read(min(nbytes + 1 - done, 16 * 2**20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                done += len(chunk)
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read ({e})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", ndim, 4))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = 4 + 4 * ndim + dtype.itemsize * int(np.prod(shape))
-    if len(raw) != expected:
-        raise DataError(f"{path}: IDX header says shape {shape} ({expected} bytes) but the file "
-                        f"has {len(raw)} bytes (truncated?)")
-    return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(shape)
+    if done != nbytes:
+        raise DataError(f"{path}: IDX header says shape {shape} ({nbytes} bytes of data) but "
+                        f"the file holds {done} (truncated?)")
+    return np.frombuffer(b"".join(chunks), dtype).reshape(shape)
 
 
 def load_idx_dir(folder: str) -> Dataset:
@@ -154,9 +181,11 @@ def _images(x: np.ndarray, what: str) -> np.ndarray:
         return (x / np.float32(255)).astype(np.float32)
     if x.dtype.kind not in "fiu":
         raise DataError(f"{what}: images must be numbers (uint8 or float), got dtype {x.dtype}")
-    x = x.astype(np.float32)
+    with np.errstate(over="ignore"):            # beyond float32's range is refused next
+        x = x.astype(np.float32)
     if not np.isfinite(x).all():
-        raise DataError(f"{what}: images contain NaN or infinity")
+        raise DataError(f"{what}: images contain NaN or infinity (or values beyond float32's "
+                        f"range)")
     return x
 
 
@@ -164,12 +193,15 @@ def _labels(y: np.ndarray, what: str) -> np.ndarray:
     if y.ndim != 1:
         raise DataError(f"{what}: labels must be one integer per image, shape (N,), got "
                         f"{y.shape}")
-    if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
-        y = y.astype(np.int64)                     # 3.0 is a label; 3.5 is not
-    if y.dtype.kind not in "iu":
+    if y.dtype.kind not in "iuf":
         raise DataError(f"{what}: labels must be integers (class indices), got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        raise DataError(f"{what}: labels must be integers (class indices); float labels must "
+                        f"be whole numbers (3.0 is a label, 3.5 or NaN is not)")
     if y.size and y.min() < 0:
-        raise DataError(f"{what}: labels must be ≥ 0 class indices, found {y.min()}")
+        raise DataError(f"{what}: labels must be ≥ 0 class indices, found {y.min():g}")
+    if y.size and y.max() >= 2**62:
+        raise DataError(f"{what}: label {y.max():g} is not a usable class index")
     return y.astype(np.int64)
 
 

@@ -1,41 +1,71 @@
-"""A per-epoch progress bar on a terminal; plain lines (one per epoch) anywhere else."""
+"""Training progress: a live bar on a terminal (tqdm, fitted to the terminal's width), and one
+plain line per epoch — all a log file, a pipe or a terminal without tqdm sees."""
 
 from __future__ import annotations
 
+import shutil
 import sys
-import time
 from typing import TextIO
 
 
+def _tqdm():
+    try:
+        from tqdm import tqdm  # noqa: PLC0415
+    except ImportError:
+        return None
+    return tqdm
+
+
 class Progress:
-    """``update`` redraws the bar in place (terminals only, at most ~10 times a second);
-    ``finish`` ends the epoch with one line that is also all a log file or pipe sees."""
+    """``update`` advances the bar (terminals with tqdm installed only); ``finish`` ends the
+    epoch with one line. The bar never wraps: tqdm trims it to the terminal's width (followed
+    as the terminal is resized when the stream is the terminal itself)."""
 
     def __init__(self, epochs: int, batches: int, stream: TextIO | None = None,
-                 width: int = 24):
+                 tqdm=None, interval: float = 0.1):
+        self.stream, self.interval = stream or sys.stdout, interval
         self.stream = stream or sys.stdout
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.epochs, self.batches, self.width = epochs, batches, width
-        self.start = self.last_draw = time.perf_counter()
+        self.epochs, self.batches = epochs, batches
+        live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.tqdm = (tqdm or _tqdm()) if live else None
+        self.bar = None
+
+    @property
+    def live(self) -> bool:
+        return self.tqdm is not None
 
     def begin(self) -> None:
-        self.start = time.perf_counter()
+        """Start the next epoch (the bar appears with its first update)."""
+        self._close()
 
     def update(self, epoch: int, done: int, loss: float, accuracy: float, images: int) -> None:
-        now = time.perf_counter()
-        if not self.live or (now - self.last_draw < 0.1 and done < self.batches):
+        if not self.live:
             return
-        self.last_draw = now
-        filled = round(self.width * done / self.batches)
-        bar = "█" * filled + "·" * (self.width - filled)
-        rate = images / max(now - self.start, 1e-9)
-        self.stream.write(f"\repoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs} {bar} "
-                          f"{done}/{self.batches}  loss {loss:.4f}  acc {accuracy:6.2%}  "
-                          f"{rate:,.0f} img/s ")
-        self.stream.flush()
+        if self.bar is None:
+            self.bar = self.tqdm(
+                total=self.batches, file=self.stream, leave=False, unit="img",
+                ncols=shutil.get_terminal_size().columns, dynamic_ncols=self._resizable(),
+                mininterval=self.interval, bar_format="{desc}  {bar}")
+        self.bar.set_description_str(         # most telling first: a narrow terminal cuts the end
+            f"epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}  "
+            f"{done:>{len(str(self.batches))}}/{self.batches}  loss {loss:.4f}  "
+            f"acc {accuracy:6.2%}", refresh=False)
+        self.bar.update(done - self.bar.n)
 
     def finish(self, epoch: int, line: str) -> None:
-        prefix = "\r\033[K" if self.live else ""
-        self.stream.write(f"{prefix}epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}  "
+        self._close()
+        self.stream.write(f"epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}  "
                           f"{line}\n")
         self.stream.flush()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _resizable(self) -> bool:
+        try:
+            self.stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False
+        return True

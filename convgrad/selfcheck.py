@@ -47,12 +47,44 @@ SUITE = {
 }
 
 
-def run(orders=(1, 2), names=None, seed: int = 0, report=print) -> bool:
-    """Check the suite (or the named subset); print one row per op; True if all pass."""
-    names = list(SUITE) if not names else names
-    unknown = [n for n in names if n not in SUITE]
+# row → the op names it checks (``--ops conv2d`` selects every row that checks conv2d).
+OPS = {
+    "conv1d stride 2, dilation 2, groups 2": ('conv1d',),
+    "conv2d stride 2, padding 'same'": ('conv2d',),
+    "conv2d per-side padding, depthwise": ('conv2d',),
+    "conv3d stride (1, 2, 1)": ('conv3d',),
+    "conv_transpose2d stride 2, output_padding 1": ('conv_transpose2d',),
+    "max_pool2d 3×3 stride 2 pad 1": ('max_pool2d',),
+    "avg_pool2d ceil_mode": ('avg_pool2d',),
+    "linear": ('linear',),
+    "relu, leaky_relu, elu, silu, softplus": ('relu', 'leaky_relu', 'elu', 'silu', 'softplus'),
+    "sigmoid, tanh, softmax": ('sigmoid', 'tanh', 'softmax'),
+    "log_softmax + cross_entropy": ('log_softmax', 'cross_entropy'),
+    "mse_loss": ('mse_loss',),
+    "batch_norm (training)": ('batch_norm',),
+    "pad reflect / replicate / circular": ('pad',),
+    "matmul, power, exp, log, division": ('matmul', 'pow', 'exp', 'log', 'div'),
+}
+
+
+def select(names=None) -> list[str]:
+    """The rows for ``names``: op names (``conv2d``, ``relu``) or rows of SUITE, in SUITE's
+    order; all rows for none. ValueError naming the valid names for an unknown one."""
+    if not names:
+        return list(SUITE)
+    ops = sorted({op for label in SUITE for op in OPS.get(label, ())})
+    unknown = [n for n in names if n not in SUITE and n not in ops]
     if unknown:
-        raise KeyError(f"unknown op {unknown[0]!r}; choose from: {', '.join(SUITE)}")
+        raise ValueError(f"unknown op {unknown[0]!r}; choose from {', '.join(ops)} (or a row "
+                         f"of the table by its full name)")
+    return [label for label in SUITE
+            if label in names or any(op in names for op in OPS.get(label, ()))]
+
+
+def run(orders=(1, 2), names=None, seed: int = 0, report=print) -> bool:
+    """Check the suite (or the rows ``select(names)`` picks); print one row per op; True if
+    all pass."""
+    names = select(names)
     rng = np.random.default_rng(seed)
     passed = True
     width = max(map(len, names))

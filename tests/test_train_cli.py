@@ -152,7 +152,7 @@ def test_the_command_is_installed_and_errors_have_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "convgrad", "train", "--data",
                            str(tmp_path / "none.npz")], capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.startswith("convgrad: error: --data")
+    assert done.stderr.startswith("convgrad train: --data")
 
 
 class Terminal(io.StringIO):
@@ -160,15 +160,22 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal_plain_lines_elsewhere():
-    for stream, live in ((Terminal(), True), (io.StringIO(), False)):
-        bar = Progress(epochs=2, batches=3, stream=stream)
-        for done in (1, 2, 3):
+@pytest.mark.parametrize("columns", [30, 80, 200])
+def test_progress_bar_fits_the_terminal_and_plain_lines_elsewhere(monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for stream, bar_kind, live in ((Terminal(), None, True), (io.StringIO(), None, False),
+                                   (Terminal(), False, False)):
+        if bar_kind is False:                       # a terminal without tqdm installed
+            monkeypatch.setattr("convgrad.progress._tqdm", lambda: None)
+        bar = Progress(epochs=20, batches=300, stream=stream, interval=0)
+        for done in range(1, 301):
             bar.update(0, done, 0.5, 0.75, 64 * done)
         bar.finish(0, "loss 0.5")
         text = stream.getvalue()
-        assert ("\r" in text and "3/3" in text and "img/s" in text) == live
-        assert text.rstrip("\n").split("\r")[-1].endswith("epoch 1/2  loss 0.5")
+        shown = "299/300  loss 0.5" if columns < 40 else "299/300  loss 0.5000  acc 75.00%"
+        assert ("\r" in text and shown in text) == live
+        assert text.split("\r")[-1] == "epoch  1/20  loss 0.5\n"
+        assert max(len(line) for line in text.split("\r")) <= columns, "the bar wraps"
 
 
 def test_float_images_in_0_255_are_mapped_like_bytes(tmp_path, capsys):

@@ -31,6 +31,7 @@ class UserCodeError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
+        self.cause: BaseException | None = None
 
 
 def to_layout(a: np.ndarray, layout: str, weight: bool = False) -> np.ndarray:

@@ -120,27 +120,40 @@ class Checker:
         """Run user code with a time limit; its exceptions become UserCodeError."""
         if self.hung:
             raise UserCodeError("hang", "an earlier call is still running")
-        box: dict = {}
+        try:
+            return call_with_timeout(fn, self.timeout, *args, **kwargs)
+        except UserCodeError as e:
+            self.hung = e.kind == "hang"
+            raise
 
-        def target():
-            try:
-                box["value"] = fn(*args, **kwargs)
-            except BaseException as e:  # noqa: BLE001  (user code may raise anything)
-                box["error"] = e
 
-        thread = threading.Thread(target=target, daemon=True)
-        thread.start()
-        thread.join(self.timeout)
-        if thread.is_alive():
-            self.hung = True
-            raise UserCodeError("hang", f"{getattr(fn, '__name__', 'function')} did not return "
-                                        f"within {self.timeout:g} s (--timeout)")
-        if "error" in box:
-            e = box["error"]
-            frame = traceback.extract_tb(e.__traceback__)[-1]
-            raise UserCodeError("raised", f"{type(e).__name__}: {e} (at {frame.filename}:"
-                                          f"{frame.lineno}: {frame.line})")
-        return box["value"]
+def call_with_timeout(fn, timeout: float, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on a daemon thread, waited for ``timeout`` seconds. A call that
+    does not return raises UserCodeError('hang') (the thread cannot be cancelled; it dies with
+    the process); anything it raises — SystemExit included — becomes UserCodeError('raised')
+    with the exception as ``cause``."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001  (user code may raise anything)
+            box["error"] = e
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise UserCodeError("hang", f"{getattr(fn, '__name__', 'function')} did not return "
+                                    f"within {timeout:g} s (--timeout)")
+    if "error" in box:
+        e = box["error"]
+        frame = traceback.extract_tb(e.__traceback__)[-1]
+        error = UserCodeError("raised", f"{type(e).__name__}: {e} (at {frame.filename}:"
+                                        f"{frame.lineno}: {frame.line})")
+        error.cause = e
+        raise error
+    return box["value"]
 
 
 def search(checker: Checker, max_examples: int = 200) -> tuple[Failure | None, int, float]:
