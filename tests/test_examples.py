@@ -4,6 +4,7 @@ import runpy
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "conv_backprop.py"
+NAIVE = EXAMPLE.parent / "naive_conv.py"
 
 
 def test_conv_backprop_example_runs(capsys):
@@ -21,3 +22,13 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "model.npz").exists()
+
+
+def test_the_hand_written_example_passes_convgrad_check(capsys):
+    """CI's smoke run of `convgrad check` uses this example: it must pass, both directions."""
+    from convgrad.cli import main
+
+    assert main(["check", f"{NAIVE}:conv2d", "--max-examples", "20"]) == 0
+    assert main(["check", f"{NAIVE}:conv2d_backward", "--kind", "backward",
+                 "--max-examples", "20"]) == 0
+    assert capsys.readouterr().out.count("passed: 20 configurations") == 2
