@@ -815,16 +815,24 @@ def test_winograd_automatic_choice_can_be_switched_off():
 
 def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkeypatch):
     """The generated module goes to CONVGRAD_CACHE_DIR (numba keeps its machine code there);
-    an unwritable cache folder falls back to compiling in memory, and both compute."""
+    an unwritable cache folder falls back to a temporary folder of this process (where the
+    background build can put the machine code), else to compiling in memory; all compute."""
     from convgrad.ops import winograd
 
     import_optional("numba")
     (tmp_path / "file").touch()
     x = np.arange(40.0).reshape(1, 1, 1, 5, 8)       # one 5×8 image, a 1×3 kernel
-    for folder, writable in ((tmp_path / "cache", True), (tmp_path / "file" / "x", False)):
+    private = tmp_path / "private"
+    monkeypatch.setattr(winograd, "_private_dir", lambda: private)
+    for folder, lands in ((tmp_path / "cache", tmp_path / "cache"),
+                          (tmp_path / "file" / "x", private), (tmp_path / "file" / "x", None)):
         monkeypatch.setenv("CONVGRAD_CACHE_DIR", str(folder))
-        transform_input = winograd._build((1, 3), "float64").transform_input
-        assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (1 if writable else 0)
+        if lands is None:
+            private = tmp_path / "file" / "y"            # not writable either
+        compiled = winograd._build((1, 3), "float64")
+        transform_input = compiled.transform_input
+        assert compiled.folder == lands
+        assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (lands == folder)
         out = np.zeros((1, 6, 1, 10))
         parts = np.array([[0, 0, 8, 0, 1, 0, 5, 0]])   # 5 rows of 6 outputs + 2: 10 tiles
         transform_input(x, 0, 0, 1, 1, parts, out)

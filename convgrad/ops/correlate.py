@@ -63,7 +63,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import blas, jit, parallel, winograd
+from . import blas, jit, parallel, warmup, winograd
 from .windows import pad_or_crop, sliding_windows
 
 # scipy's pocketfft is multithreaded and ~4× faster in float32; the core needs NumPy only.
@@ -298,8 +298,10 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
         channels, columns = (
             (min(ci, co), (x_shape[-1] - (kernel[-1] - 1) * dilation[-1]) // dilation[-1])
             if form == "forward" else (min(x_shape[0], co), -(-kernel[-1] // stride[-1])))
-        if channels >= least and columns >= width:
+        if channels >= least and columns >= width and warmup.ready(
+                kernel if form == "forward" else out_shape, dtype):
             return "winograd"           # 3×3: 36 multiplies per 16 outputs, not 144
+        # (until its compiled code is ready, a direct method: warmup.py)
     if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
         # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
         out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1

@@ -26,12 +26,15 @@ price is round-off: the points ±2, ±½ and the fractions in G grow float32 err
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import importlib.util
 import math
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from contextlib import contextmanager
 from fractions import Fraction
@@ -143,7 +146,7 @@ def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None
     compiled call for all parts; out (G, α₀α₁, C, T)."""
     (lo0, _), (lo1, _) = pads
     _kernels(tuple(kernel), x.dtype.name).transform_input(
-        np.ascontiguousarray(x), lo0, lo1, *parts[0][1], _part_table(parts), out)
+        _operand(x), lo0, lo1, *parts[0][1], _part_table(parts), out)
 
 
 def transform_output(m: np.ndarray, kernel, bias: np.ndarray | None, parts,
@@ -161,7 +164,7 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
     ``dy[n, g, o, a₀ + d₀·i, a₁ + d₁·j]``, zero past its edge, in ``transform_input``'s tile
     numbering (zero at the positions of no output)."""
     _kernels(tuple(kernel), dy.dtype.name).transform_gradient(
-        np.ascontiguousarray(dy), 0, 0, *parts[0][1], _part_table(parts), out)
+        _operand(dy), 0, 0, *parts[0][1], _part_table(parts), out)
 
 
 def threads(batch: int, dtype, macs: int) -> int:
@@ -213,9 +216,9 @@ def forward(x: np.ndarray, w: np.ndarray, kernel, pads, bias: np.ndarray | None,
         return
     compiled = _kernels(tuple(kernel), x.dtype.name)
     (lo0, _), (lo1, _) = pads
-    head = (np.ascontiguousarray(x), lo0, lo1, *plan.dilation, *plan.tables)
+    head = (_operand(x), lo0, lo1, *plan.dilation, *plan.tables)
     tail = (v, _kernel_transform(tuple(kernel), w.dtype),
-            np.ascontiguousarray(w).reshape(groups * co * ci, -1), u, m, _bias(bias, y), y, gemm)
+            _operand(w).reshape(groups * co * ci, -1), u, m, _bias(bias, y), y, gemm)
     parallel.map_parts(lambda t: compiled.forward_share(*head, t, *tail),
                        range(len(plan.shares)))
 
@@ -246,7 +249,7 @@ def weight(x: np.ndarray, dy: np.ndarray, kernel, pads, plan: Plan, v: np.ndarra
     dw = np.empty((len(plan.shares), groups, both.shape[1], co * ci), dtype=x.dtype)
     compiled = _kernels(tuple(kernel), x.dtype.name)
     (lo0, _), (lo1, _) = pads
-    head = (np.ascontiguousarray(x), np.ascontiguousarray(dy), lo0, lo1, *plan.dilation,
+    head = (_operand(x), _operand(dy), lo0, lo1, *plan.dilation,
             *plan.tables)
     parallel.map_parts(lambda t: compiled.weight_share(*head, t, v, d, products, both, dw, gemm),
                        range(len(plan.shares)))
@@ -261,9 +264,24 @@ def _gemm(dtype, m: int, k: int, plan: Plan, batch):
     """``blas.gemm`` for the plan's products (M×K)·(K×N), one per (group, position) — unless a
     single share's stack is one ``parallel.matmul`` would spread over the cores (products too
     small for BLAS to thread, outside a batch part): its steps then run from Python."""
-    if len(plan.shares) == 1 and parallel.splits(m, k, plan.longest, batch):
+    if getattr(_route, "python", False) or (
+            len(plan.shares) == 1 and parallel.splits(m, k, plan.longest, batch)):
         return None
     return blas.gemm(dtype)
+
+
+_route = threading.local()      # .python: this thread runs the steps from Python
+
+
+@contextmanager
+def python_steps() -> Iterator[None]:
+    """In this thread, run ``forward``'s and ``weight``'s steps from Python (the route without
+    gemm): ``warmup`` compiles that route's signatures too."""
+    old, _route.python = getattr(_route, "python", False), True
+    try:
+        yield
+    finally:
+        _route.python = old
 
 
 def _share_tables(shares) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -280,7 +298,16 @@ def _share_tables(shares) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 def _bias(bias: np.ndarray | None, y: np.ndarray) -> np.ndarray:
     """The bias (G, C) as the output transform takes it: contiguous, zeros when there is none."""
-    return _zeros(y.shape[1:3], y.dtype) if bias is None else np.ascontiguousarray(bias)
+    return _zeros(y.shape[1:3], y.dtype) if bias is None else _operand(bias)
+
+
+def _operand(a: np.ndarray) -> np.ndarray:
+    """``a`` as the compiled code takes every array: C-contiguous and writeable (numba types a
+    read-only or strided array differently, and a new type is a new compile of up to a minute,
+    on the caller's thread — ``warmup.py`` builds the writeable C-contiguous ones ahead)."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, order="C")
 
 
 def weight_from_products(products: np.ndarray, kernel) -> np.ndarray:
@@ -337,11 +364,12 @@ def _kernels(kernel: tuple[int, int], dtype: str):
 def _build(kernel: tuple[int, int], dtype: str):
     """The three transforms and the shares of blocks that call them and gemm
     (``_BLOCKS_SOURCE``), compiled (when first called) from generated source, as a namespace
-    of ``_NAMES``. Compiling
-    them takes seconds (~7 s for 3×3), so the source is written as a module
-    into a cache folder (``CONVGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/convgrad`` or
-    ``~/.cache/convgrad``), where numba keeps the machine code for the next process; where
-    nothing can be written, they are compiled in memory for this process only."""
+    of ``_NAMES`` and ``folder``, where the module lies (None: in memory). Compiling them
+    takes about a minute (3×3 float32: ~70 s on one core; the method rule waits for it in the
+    background, ``warmup.py``), so the source is written as a module into a cache folder
+    (``CONVGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/convgrad`` or ``~/.cache/convgrad``),
+    where numba keeps the machine code for the next process — where that folder cannot be
+    written, into a temporary one of this process (removed at exit), else in memory."""
     import numba  # noqa: PLC0415
 
     (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
@@ -356,13 +384,18 @@ def _build(kernel: tuple[int, int], dtype: str):
     source = source.replace("\ndef ", "\n@compiled\ndef ")
     digest = hashlib.sha1(f"{source}{numba.__version__}".encode()).hexdigest()[:16]
     name = f"winograd_{kernel[0]}x{kernel[1]}_{dtype}_{digest}"
-    try:
-        module = _load(name, source.replace("cache=CACHE", "cache=True"))
-    except OSError:
-        module = SimpleNamespace()
-        exec(compile(source.replace("cache=CACHE", "cache=False"), f"<{name}>", "exec"),
-             vars(module))
-    return SimpleNamespace(**{n: getattr(module, n) for n in _NAMES})
+    cached = source.replace("cache=CACHE", "cache=True")
+    for folder in (_cache_dir, _private_dir):
+        try:
+            module = _load(name, cached, folder())
+            return SimpleNamespace(**{n: getattr(module, n) for n in _NAMES},
+                                   folder=Path(module.__file__).parent, name=name)
+        except OSError:
+            continue
+    module = SimpleNamespace()
+    exec(compile(source.replace("cache=CACHE", "cache=False"), f"<{name}>", "exec"),
+         vars(module))
+    return SimpleNamespace(**{n: getattr(module, n) for n in _NAMES}, folder=None, name=name)
 
 
 def _cache_dir() -> Path:
@@ -372,10 +405,18 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convgrad"
 
 
-def _load(name: str, source: str) -> ModuleType:
-    """The module ``name`` with this source from the cache folder (written there first if it
-    is not there yet, atomically: another process may be writing it too)."""
-    folder = _cache_dir()
+@functools.cache
+def _private_dir() -> Path:
+    """A temporary folder of this process (where the cache folder cannot be written: the
+    background build's process compiles into it), removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="convgrad-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _load(name: str, source: str, folder: Path) -> ModuleType:
+    """The module ``name`` with this source from ``folder`` (written there first if it is not
+    there yet, atomically: another process may be writing it too)."""
     path = folder / f"{name}.py"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
