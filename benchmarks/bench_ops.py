@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from convgrad import bench
+from convgrad.ops import warmup
 
 try:
     from . import straightforward
@@ -49,6 +50,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args(argv)
+    warmup.prepare()         # time the steady state, not the compiler (ops/warmup.py)
 
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} "
           f"threads); best of {args.repeat}\n")

@@ -22,6 +22,7 @@ import numpy as np
 import convgrad as cg
 import convgrad.functional as F
 from convgrad.data import load_digits
+from convgrad.ops import warmup
 from convgrad.train import build_model, evaluate
 
 
@@ -84,6 +85,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
+    warmup.prepare()         # time the steady state, not the compiler (ops/warmup.py)
     import torch
 
     rows = [run(seed, args.epochs) for seed in args.seeds]

@@ -210,3 +210,20 @@ def test_built_code_takes_read_only_arrays_without_compiling(steps):
     for g, t in zip(got, want):
         assert_close(g, t.detach().numpy(), "float32")
     assert compiles.buffer == []
+
+
+def test_convgrad_bench_builds_before_it_times(monkeypatch):
+    """``convgrad bench`` times the steady state: the Winograd code is built before anything
+    is measured."""
+    from convgrad import bench
+
+    class BuiltError(Exception):
+        pass
+
+    def prepare(*args):
+        raise BuiltError
+
+    monkeypatch.setattr(warmup, "prepare", prepare)
+    monkeypatch.setattr(bench, "gemm_peak", lambda *a: pytest.fail("timed before building"))
+    with pytest.raises(BuiltError):
+        bench.run(names=["mnist_2"], dtypes=("float32",), report=lambda line: None)

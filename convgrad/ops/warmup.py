@@ -10,21 +10,23 @@ in the background:
 1. a separate process (``sys.executable``, niced) runs ``exercise`` — a tiny real forward
    and weight gradient through both of Winograd's routes (the shares that call gemm, the
    steps from Python) — which compiles every signature the real calls use into the cache
-   folder (or a temporary one of this process where it cannot be written). A process, not a
-   thread: numba compiles under one global lock, so a compiling thread would stall this
-   process's other first calls of compiled code (the depthwise kernels) for the whole build,
-   and its Python would share the GIL with ours (measured: 120 s for the build instead of 70);
+   folder (or a temporary one of this process where it cannot be written), then writes a
+   marker next to the generated module. A process, not a thread: numba compiles under one
+   global lock, so a compiling thread would stall this process's other first calls of
+   compiled code (the depthwise kernels) for the whole build, and its Python would share the
+   GIL with ours (measured: 120 s for the build instead of 70);
 2. a daemon thread of this process then runs ``exercise`` itself, which now loads the
-   machine code from the cache (well under a second), writes the folder's marker, and marks
-   the build ready; from the next method choice on, Winograd is taken.
+   machine code from the cache (well under a second), and marks the build ready; from the
+   next method choice on, Winograd is taken. (If this process ends first, the build goes on
+   and the next process finds the marker.)
 
 Where the marker shows the cache already holds the code, the first request loads it at
 once (no direct-method interlude). If the separate process cannot run, the thread compiles
 in this process (slower, see above). A failed build leaves the direct methods in charge and
 warns once.
 
-``CONVGRAD_COMPILE=wait`` (or ``prepare()``) builds on the caller's thread instead, so that
-the method choice never depends on timing: the test suite, ``convgrad bench`` and the
+``CONVGRAD_COMPILE=wait`` (or ``prepare()``) makes the caller wait for the build instead, so
+that the method choice never depends on timing: the test suite, ``convgrad bench`` and the
 benchmarks use it. The price of the default: in a process's first minute a float32 3×3 or
 1-d 5-tap layer's numbers come from direct sums, which differ from Winograd's by round-off
 (~1e-6 of the scale) only; ``CONVGRAD_WINOGRAD=0`` (never Winograd) or the wait setting make
@@ -94,6 +96,12 @@ def state(kernel: Sequence[int], dtype) -> str:
     return "ready" if build.ok else "failed"
 
 
+def cached(kernel: Sequence[int], dtype) -> bool:
+    """Whether this pair's code is ready or on disk (``prepare`` of it takes under a second)."""
+    build = _build_for(key(kernel, dtype))
+    return (build.done.is_set() and build.ok) or build.cached()
+
+
 def prepare(pairs: Iterable = AUTOMATIC) -> None:
     """Build the Winograd code of these (kernel, dtype) pairs now — by default every one the
     method rule may choose — waiting for builds already running: afterwards the method
@@ -161,7 +169,7 @@ class _Build:
             try:
                 marker = self.marker()
                 if marker is not None and not marker.exists():
-                    _in_other_process(self.pair, marker.parent)
+                    _in_other_process(self.pair, marker)
                 exercise(*self.pair)             # loads what that process compiled
                 if marker is not None:
                     marker.touch()
@@ -182,12 +190,15 @@ def _build_for(pair) -> _Build:
     return build
 
 
-def _in_other_process(pair, folder: Path) -> None:
-    """Run ``exercise`` in a separate, niced Python whose cache folder is ``folder``; where
-    that cannot run, warn and leave the compiling to this process."""
+def _in_other_process(pair, marker: Path) -> None:
+    """Run ``exercise`` in a separate, niced Python whose cache folder is the marker's, which
+    it creates when done (also if this process has ended by then); where that cannot run,
+    warn and leave the compiling to this process."""
     kernel, dtype = pair
+    folder = marker.parent
     code = ("import os; os.nice(10) if hasattr(os, 'nice') else None; "
-            f"from convgrad.ops import warmup; warmup.exercise({kernel!r}, {dtype!r})")
+            f"from convgrad.ops import warmup; warmup.exercise({kernel!r}, {dtype!r}); "
+            f"open({str(marker)!r}, 'a').close()")
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "CONVGRAD_CACHE_DIR": str(folder), "CONVGRAD_COMPILE": "wait",
            "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
