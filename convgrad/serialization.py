@@ -178,7 +178,7 @@ def load(path: str | os.PathLike) -> OrderedDict[str, np.ndarray]:
     with open(path, "rb") as f:
         head = f.read(8)
         f.seek(0)
-        if head[:4] != b"PK\x03\x04":
+        if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):     # a member first, or empty
             raise ValueError(_not_zip(path, head))
         return read_archive(f, path, os.fstat(f.fileno()).st_size)
 

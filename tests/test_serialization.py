@@ -86,6 +86,14 @@ def test_every_string_key_is_kept_even_numpy_keyword_names(tmp_path):
             assert loaded[key].dtype == np.asarray(value).dtype
 
 
+def test_an_empty_state_dict_round_trips(tmp_path):
+    """Found by the fuzz suite: an empty archive starts with the end record, not a member."""
+    cg.save({}, tmp_path / "e.npz")
+    assert cg.load(tmp_path / "e.npz") == {}
+    np.savez(tmp_path / "n.npz")
+    assert cg.load(tmp_path / "n.npz") == {}
+
+
 def test_fortran_order_and_big_endian_arrays_round_trip(tmp_path):
     state = {"f": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
              "be": np.arange(4, dtype=">i4"), "view": np.arange(10)[::3]}
