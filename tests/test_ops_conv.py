@@ -503,7 +503,7 @@ def test_strided_input_gradient_phases_share_one_matmul(dtype, monkeypatch):
         original = getattr(core, name)
         monkeypatch.setattr(core, name, lambda *a, _f=original, _n=name: used.append(_n) or _f(*a))
     monkeypatch.setattr(jit, "tap_major", lambda w, _f=jit.tap_major: used.append("jit") or _f(w))
-    conv_module = importlib.import_module("convgrad.ops.conv")
+    conv_module = importlib.import_module("convgrad.ops.input_grad")
     monkeypatch.setattr(conv_module, "correlate_phases", core.correlate_phases)
     check_against_torch(Case(size=(24, 24), kernel=(3, 3), cin=32, cout=64, batch=8, stride=2,
                              padding=1, dtype=dtype))

@@ -111,7 +111,7 @@ def test_strided_input_gradient_phases_stay_within_the_cap(monkeypatch):
     from convgrad.ops import correlate as core
 
     import_optional("numba")                 # the shared matmul's adds are compiled
-    conv_module = __import__("convgrad.ops.conv", fromlist=["conv"])
+    conv_module = __import__("convgrad.ops.input_grad", fromlist=["_input_grad"])
     combined = []
     original = core.correlate_phases
     monkeypatch.setattr(conv_module, "correlate_phases",

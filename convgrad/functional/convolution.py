@@ -9,68 +9,94 @@ partial derivatives::
 
 so the backward of each one is written with the other two, and every order of derivative is
 again a convolution: ``∂/∂w ⟨h, conv_grad_input(dy, w)⟩ = conv_grad_weight(h, dy)`` and so on.
-The transposed convolution *is* ``conv_grad_input`` for the conv whose output has x's shape.
+The transposed convolution *is* ``conv_grad_input`` for the conv whose output has x's shape
+(with output_padding ≥ stride, possible when dilation > stride, that conv crops the last
+output_padding − stride + 1 positions of its input: ``ops.geometry.transpose_geometry``).
+
+Each call checks its arguments once (``ops.conv.prepare_*``) and hands the resulting
+``ConvGeometry`` to its backward (the private ``_geo`` argument): the gradients need not check
+again, and can express geometries (a cropped input) that the public arguments cannot.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
 from ..autograd import Tensor, as_tensor, make
-from ..ops.geometry import check_arrays, transpose_geometry
+from ..ops.conv import conv_grad_bias as _bias_grad
+from ..ops.conv import (
+    conv_with,
+    grad_geometry,
+    grad_input_with,
+    grad_weight_with,
+    prepare_conv,
+    prepare_transpose,
+)
 from ..tensor_ops import broadcast_to
 
 
-def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+         _geo=None) -> Tensor:
     """N-d cross-correlation ``y = x ⋆ w + b`` (``ops.conv``) with autograd; any spatial rank.
 
     Shapes: x (N, C_in, *S), w (C_out, C_in/groups, *K), b (C_out,) → y (N, C_out, *M),
     ``M = ⌊(n + lo + hi − d·(k−1) − 1)/s⌋ + 1``. Backward: ∂x = ``conv_grad_input``,
     ∂w = ``conv_grad_weight``, ∂b = Σ over batch and space.
     """
-    x, w = as_tensor(input), as_tensor(weight)
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    b = None if bias is None else as_tensor(bias)
+    x, w = _tensor("conv", "input", input), _tensor("conv", "weight", weight)
+    b = None if bias is None else _tensor("conv", "bias", bias)
+    geo = _geo
+    if geo is None:
+        geo = prepare_conv("conv", x.data, w.data, None if b is None else b.data, stride,
+                           padding, dilation, groups)[3]
     parents = (x, w) if b is None else (x, w, b)
 
     def backward(g):
-        return (conv_grad_input(g, w, x.shape, **opts) if x.requires_grad else None,
-                conv_grad_weight(x, g, w.shape, **opts) if w.requires_grad else None,
+        return (conv_grad_input(g, w, x.shape, _geo=geo) if x.requires_grad else None,
+                conv_grad_weight(x, g, w.shape, _geo=geo) if w.requires_grad else None,
                 conv_grad_bias(g) if b is not None and b.requires_grad else None)
     # the bias is added in place inside ops.conv: no second pass over the output
-    return make(ops.conv(x.data, w.data, None if b is None else b.data, **opts), parents,
+    return make(conv_with(geo, x.data, w.data, None if b is None else b.data), parents,
                 backward, "conv")
 
 
-def conv_grad_input(dy, weight, input_shape, stride=1, padding=0, dilation=1,
-                    groups=1) -> Tensor:
+def conv_grad_input(dy, weight, input_shape, stride=1, padding=0, dilation=1, groups=1, *,
+                    _geo=None) -> Tensor:
     """∂L/∂x of ``conv`` as a differentiable function of (dy, w) — linear in each."""
-    dy, w = as_tensor(dy), as_tensor(weight)
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return make(ops.conv_grad_input(dy.data, w.data, tuple(input_shape), **opts), (dy, w),
-                lambda h: (conv(h, w, **opts) if dy.requires_grad else None,
-                           conv_grad_weight(h, dy, w.shape, **opts) if w.requires_grad
+    dy = _tensor("conv_grad_input", "dy", dy)
+    w = _tensor("conv_grad_input", "weight", weight)
+    geo = _geo
+    if geo is None:
+        geo = grad_geometry("conv_grad_input", input_shape, w.shape, dy.data, stride,
+                            padding, dilation, groups)
+    return make(grad_input_with(geo, dy.data, w.data), (dy, w),
+                lambda h: (conv(h, w, _geo=geo) if dy.requires_grad else None,
+                           conv_grad_weight(h, dy, w.shape, _geo=geo) if w.requires_grad
                            else None), "conv_grad_input")
 
 
-def conv_grad_weight(input, dy, weight_shape, stride=1, padding=0, dilation=1,
-                     groups=1) -> Tensor:
+def conv_grad_weight(input, dy, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,
+                     _geo=None) -> Tensor:
     """∂L/∂w of ``conv`` as a differentiable function of (x, dy) — linear in each."""
-    x, dy = as_tensor(input), as_tensor(dy)
-    opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return make(ops.conv_grad_weight(x.data, dy.data, tuple(weight_shape), **opts), (x, dy),
-                lambda h: (conv_grad_input(dy, h, x.shape, **opts) if x.requires_grad else None,
-                           conv(x, h, **opts) if dy.requires_grad else None),
+    x = _tensor("conv_grad_weight", "input", input)
+    dy = _tensor("conv_grad_weight", "dy", dy)
+    geo = _geo
+    if geo is None:
+        geo = grad_geometry("conv_grad_weight", x.shape, weight_shape, dy.data, stride,
+                            padding, dilation, groups)
+    return make(grad_weight_with(geo, x.data, dy.data), (x, dy),
+                lambda h: (conv_grad_input(dy, h, x.shape, _geo=geo) if x.requires_grad
+                           else None,
+                           conv(x, h, _geo=geo) if dy.requires_grad else None),
                 "conv_grad_weight")
 
 
 def conv_grad_bias(dy) -> Tensor:
     """∂L/∂b of ``conv``: ``Σ_{n,p} dy[n, o, p]`` (``ops.conv_grad_bias``); its backward
     spreads h[o] back over every (n, p)."""
-    dy = as_tensor(dy)
+    dy = _tensor("conv_grad_bias", "dy", dy)
     keep = (1, -1) + (1,) * (dy.ndim - 2)
-    return make(ops.conv_grad_bias(dy.data), (dy,),
+    return make(_bias_grad(dy.data), (dy,),
                 lambda h: (broadcast_to(h.reshape(*keep), dy.shape),), "conv_grad_bias")
 
 
@@ -81,24 +107,21 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
     x (N, C_in, *S), w (C_in, C_out/groups, *K) → (N, C_out, *O) with
     ``O = (n − 1)·s − lo − hi + d·(k − 1) + output_padding + 1``.
     """
-    x, w = as_tensor(input), as_tensor(weight)
-    check_arrays("conv_transpose", x=x.data, w=w.data)
-    geo = transpose_geometry("conv_transpose", x.shape, w.shape, stride, padding, output_padding,
-                             groups, dilation)
-    y = conv_grad_input(x, w, geo.input_shape, stride=geo.stride, padding=geo.padding,
-                        dilation=geo.dilation, groups=geo.groups)
-    return _add_bias("conv_transpose", y, bias)
+    op = "conv_transpose"
+    x, w = _tensor(op, "input", input), _tensor(op, "weight", weight)
+    b = None if bias is None else _tensor(op, "bias", bias)
+    geo = prepare_transpose(op, x.data, w.data, None if b is None else b.data, stride, padding,
+                            output_padding, groups, dilation)[3]
+    y = conv_grad_input(x, w, geo.input_shape, _geo=geo)
+    return y if b is None else y + b.reshape(-1, *(1,) * (y.ndim - 2))
 
 
-def _add_bias(op: str, y: Tensor, bias) -> Tensor:
-    if bias is None:
-        return y
-    b = as_tensor(bias)
-    check_arrays(op, y=y.data, b=b.data)
-    if b.shape != (y.shape[1],):
-        raise ValueError(f"{op}: bias must have shape (C_out,) = ({y.shape[1]},), "
-                         f"got {b.shape}")
-    return y + b.reshape(-1, *(1,) * (y.ndim - 2))
+def _tensor(op: str, name: str, value) -> Tensor:
+    """``as_tensor``, refusing what is not an array of numbers by name (a ragged list)."""
+    try:
+        return as_tensor(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{op}: {name} is not an array ({type(value).__name__}: {e})") from None
 
 
 def _fixed_rank(fn, ndim: int, name: str):

@@ -21,47 +21,47 @@ input element meets each weight in exactly the terms above, so the chain rule co
   rot180(F). The inserted zeros are never materialised: the output splits into s phases per axis
   (i ≡ a mod s), and phase a only ever meets the taps j with j·d ≡ ke − 1 − lo − a (mod s) — an
   ordinary stride-1 correlation of ∂L/∂y with that sub-sampled, rotated kernel (see
-  ``_input_grad_phases``). Each phase is still a call of the primitive — and where the
-  primitive would use its ``stacked`` method, the phases, which between them hold every tap
-  once, share that method's one matmul (``correlate_phases``).
+  ``input_grad._input_grad_phases``). Each phase is still a call of the primitive — and where
+  the primitive would use its ``stacked`` method, the phases, which between them hold every
+  tap once, share that method's one matmul (``correlate_phases``). A NaN/inf weight takes
+  ``input_grad._scatter`` instead, which never multiplies a padded or inserted zero (so the
+  NaN lands where PyTorch's does).
 * ∂L/∂w is a correlation of x with ∂L/∂y playing the kernel: batch and channel axes swap roles
   (N is contracted, C_in becomes the batch), the kernel ∂L/∂y is dilated by s, the window moves
   by d, and the padding is (lo, hi − r) — the r positions no window reached are cropped. With
   groups, each C_in/g slice pairs only with its own C_out/g slices of ∂L/∂y: the same grouped
   primitive, with the group axis kept.
 
-Negative padding means crop. Because both gradients are calls of ``conv``'s core, the autograd
-engine that differentiates them gets double backward with no new math.
+Negative padding means crop (inside the ops only: a transposed conv whose output_padding ≥ s
+is the input gradient of a conv whose high side is cropped; ``geometry.transpose_geometry``).
+Every call is checked up front — its arrays, its options, and that its result and least
+workspace fit the machine's memory (``geometry.check_memory``) — before anything is allocated.
+``conv_with``, ``grad_input_with`` and ``grad_weight_with`` take a checked ``ConvGeometry``
+(the autograd layer's backward passes, which need not check it again). Because both
+gradients are calls of ``conv``'s core, the autograd engine that differentiates them gets
+double backward with no new math.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from itertools import product
 from typing import Sequence
 
 import numpy as np
 
-from . import parallel
-from .correlate import (
-    correlate,
-    correlate_phases,
-    current_method,
-    forced_method,
-    get_workspace_limit,
-    shared_workspace,
-    threads_itself,
-)
+from .correlate import correlate, threads_itself
 from .geometry import (
     ConvGeometry,
     IntOrInts,
     Padding,
     check_arrays,
+    check_memory,
+    check_shape,
     conv_geometry,
-    effective_kernel,
     transpose_geometry,
 )
+from .input_grad import _input_grad
+from .parts import _batch_parts, _map_parts
 
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
@@ -90,9 +90,26 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: I
     array([[ 8., 12.],
            [20., 24.]])
     """
-    x, w, b = check_arrays("conv", x=x, w=w, b=b)
-    geo = conv_geometry("conv", x.shape, w.shape, stride, padding, dilation, groups)
-    _check_bias("conv", b, geo.out_channels)
+    x, w, b, geo = prepare_conv("conv", x, w, b, stride, padding, dilation, groups)
+    return conv_with(geo, x, w, b)
+
+
+def prepare_conv(op: str, x, w, b, stride, padding, dilation, groups):
+    """Every check of a ``conv`` call, before any work: (x, w, b, geometry)."""
+    x, w, b = check_arrays(op, x=x, w=w, b=b)
+    geo = conv_geometry(op, x.shape, w.shape, stride, padding, dilation, groups)
+    _check_bias(op, b, geo.out_channels)
+    check_memory(op, geo, x.dtype, geo.output_shape)
+    return x, w, b, geo
+
+
+def conv_with(geo: ConvGeometry, x: np.ndarray, w: np.ndarray,
+              b: np.ndarray | None = None) -> np.ndarray:
+    """``conv`` for a geometry already checked (``conv_geometry``, ``check_memory``); x, w and b
+    must have its shapes and one float dtype."""
+    _check_operands("conv", geo, x=(x, geo.input_shape), w=(w, geo.weight_shape))
+    if geo.batch == 0:
+        return np.zeros(geo.output_shape, dtype=x.dtype)
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
     bg = None if b is None else b.reshape(g, -1)
@@ -134,8 +151,17 @@ def conv_grad_input(dy: np.ndarray, w: np.ndarray, input_shape: Sequence[int], *
            [ 3.,  7.,  4.]])
     """
     dy, w = check_arrays("conv_grad_input", dy=dy, w=w)
-    geo = _geometry_for_grad("conv_grad_input", input_shape, w.shape, dy.shape, stride, padding,
-                             dilation, groups)
+    geo = grad_geometry("conv_grad_input", input_shape, w.shape, dy, stride, padding, dilation,
+                        groups)
+    return grad_input_with(geo, dy, w)
+
+
+def grad_input_with(geo: ConvGeometry, dy: np.ndarray, w: np.ndarray,
+                    op: str = "conv_grad_input") -> np.ndarray:
+    """``conv_grad_input`` (and the transposed conv) for a checked geometry."""
+    _check_operands(op, geo, dy=(dy, geo.output_shape), w=(w, geo.weight_shape))
+    if geo.batch == 0:
+        return np.zeros(geo.input_shape, dtype=dy.dtype)
     return _input_grad(dy, w, geo)
 
 
@@ -156,8 +182,16 @@ def conv_grad_weight(x: np.ndarray, dy: np.ndarray, weight_shape: Sequence[int],
            [20., 24.]])
     """
     x, dy = check_arrays("conv_grad_weight", x=x, dy=dy)
-    geo = _geometry_for_grad("conv_grad_weight", x.shape, weight_shape, dy.shape, stride, padding,
-                             dilation, groups)
+    geo = grad_geometry("conv_grad_weight", x.shape, weight_shape, dy, stride, padding, dilation,
+                        groups)
+    return grad_weight_with(geo, x, dy)
+
+
+def grad_weight_with(geo: ConvGeometry, x: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """``conv_grad_weight`` for a checked geometry."""
+    _check_operands("conv_grad_weight", geo, x=(x, geo.input_shape), dy=(dy, geo.output_shape))
+    if geo.batch == 0:
+        return np.zeros(geo.weight_shape, dtype=x.dtype)
     return _weight_grad(x, dy, geo)
 
 
@@ -191,103 +225,26 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
     >>> conv_transpose(np.ones((1, 1, 2)), np.array([[[1.0, 2.0]]]), stride=2)[0, 0]
     array([1., 2., 1., 2.])
     """
-    x, w, b = check_arrays("conv_transpose", x=x, w=w, b=b)
-    geo = transpose_geometry("conv_transpose", x.shape, w.shape, stride, padding, output_padding,
-                             groups, dilation)
-    _check_bias("conv_transpose", b, geo.in_channels)
-    y = _input_grad(x, w, geo)
+    x, w, b, geo = prepare_transpose("conv_transpose", x, w, b, stride, padding, output_padding,
+                                     groups, dilation)
+    y = grad_input_with(geo, x, w, op="conv_transpose")
     if b is not None:
         y += b.reshape(-1, *(1,) * geo.ndim)
     return y
 
 
-# ----------------------------------------------------------------------------- the two rules
-
-def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dx, batch part by batch part (padded copies within the workspace cap; parts on
-    several cores)."""
-    def full_correlation_threads_itself() -> bool:        # stride 1: one correlation
-        if any(s != 1 for s in geo.stride):
-            return False
-        _, dilation, pads, _ = zip(*(axis[0] for axis in _phases(geo)))
-        g, ci, co = geo.groups, geo.in_channels, geo.out_channels
-        return threads_itself((geo.batch, g, co // g, *geo.out_size),
-                              (g, ci // g, co // g, *geo.kernel), geo.stride, dilation, pads,
-                              dy.dtype)
-
-    parts = _batch_parts(geo, dy.dtype, full_correlation_threads_itself)
-    if len(parts) == 1:
-        return _input_grad_chunk(dy, w, geo)
-    dx = np.empty(geo.input_shape, dtype=dy.dtype)
-
-    def one_part(part: slice) -> None:
-        _input_grad_chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]), out=dx[part])
-
-    _map_parts(one_part, parts)
-    return dx
+def prepare_transpose(op: str, x, w, b, stride, padding, output_padding, groups, dilation):
+    """Every check of a ``conv_transpose`` call, before any work: (x, w, b, the geometry of
+    the conv whose input gradient it is)."""
+    x, w, b = check_arrays(op, x=x, w=w, b=b)
+    geo = transpose_geometry(op, x.shape, w.shape, stride, padding, output_padding, groups,
+                             dilation)
+    _check_bias(op, b, geo.in_channels)
+    check_memory(op, geo, x.dtype, geo.input_shape)
+    return x, w, b, geo
 
 
-def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
-                      out: np.ndarray | None = None) -> np.ndarray:
-    """dx as a sum over stride phases of stride-1 correlations with sub-sampled rot180(w);
-    into ``out`` (``geo.input_shape``, C-contiguous: a batch slice of the whole dx) if given."""
-    g, ndim = geo.groups, geo.ndim
-    dyg = dy.reshape(geo.batch, g, -1, *geo.out_size)
-    # rot180, in/out channels swapped within each group: (g, C_in/g, C_out/g, *K)
-    flip = (slice(None),) * 3 + (slice(None, None, -1),) * ndim
-    w_rot = w.reshape(g, -1, *w.shape[1:]).swapaxes(1, 2)[flip]
-    phases = _phases(geo)
-    if all(s == 1 for s in geo.stride):      # one phase, all taps: the textbook full correlation
-        _, dil, pads, _ = zip(*(axis[0] for axis in phases))
-        into = None if out is None else out.reshape(geo.batch, g, -1, *geo.in_size)
-        return correlate(dyg, w_rot, (1,) * ndim, dil, pads, out=into).reshape(geo.input_shape)
-    parts = [tuple(zip(*combo)) for combo in product(*phases)]   # (taps, dil, pads, where)
-    # positions of a phase that meets no tap stay zero; else every position is written
-    whole = all(len(axis) == min(s, n) for axis, s, n in zip(phases, geo.stride, geo.in_size))
-    shape = (geo.batch, g, geo.in_channels // g, *geo.in_size)
-    dx = np.empty(shape, dy.dtype) if out is None else out.reshape(shape)
-    if not whole:
-        dx[...] = 0
-    if parts and not correlate_phases(dyg, w_rot, geo.dilation, parts, dx):   # one matmul
-        for taps, dil, pads, where in parts:
-            dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
-                                                       (1,) * ndim, dil, pads)
-    return dx.reshape(geo.input_shape)
-
-
-def _phases(geo: ConvGeometry) -> list[list[tuple]]:
-    """``_input_grad_phases`` per axis."""
-    return [_input_grad_phases(n, m, k, s, d, lo)
-            for n, m, k, s, d, (lo, _) in zip(geo.in_size, geo.out_size, geo.kernel,
-                                              geo.stride, geo.dilation, geo.padding)]
-
-
-def _input_grad_phases(n: int, m: int, k: int, s: int, d: int, lo: int) -> list[tuple]:
-    """Per-axis stride phases of the input gradient: (taps, dilation, (lo, hi), output slice).
-
-    Output positions i ≡ a (mod s) read the zero-inserted dy only through the rotated taps j with
-    j·d ≡ P − a (mod s), P = ke − 1 − lo. Those taps are j_a, j_a + s', … with s' = s/gcd(d, s);
-    consecutive ones land d/gcd(d, s) apart in dy. So phase a is a stride-1 correlation of dy with
-    rot180(w)[j_a::s'], dilation d/gcd(d, s), padded by −e_a on the low side, where
-    e_a = (a + j_a·d − P)/s, and as much on the high side as gives ⌈(n − a)/s⌉ outputs.
-    Phases that meet no tap contribute zeros and are left out.
-    """
-    ke = effective_kernel(k, d)
-    big_p = ke - 1 - lo
-    step = s // math.gcd(d, s)
-    phase_dilation = d // math.gcd(d, s)
-    phases = []
-    for a in range(min(s, n)):
-        first = next((j for j in range(min(k, step)) if (j * d - (big_p - a)) % s == 0), None)
-        if first is None:
-            continue
-        count = len(range(first, k, step))
-        e = (a + first * d - big_p) // s
-        length = -(-(n - a) // s)
-        hi = length - 1 + effective_kernel(count, phase_dilation) - m + e
-        phases.append((slice(first, None, step), phase_dilation, (-e, hi), slice(a, None, s)))
-    return phases
-
+# ----------------------------------------------------------------------------- the weight rule
 
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw summed over batch parts (the batch is the contracted axis)."""
@@ -325,74 +282,34 @@ def _weight_pads(geo: ConvGeometry) -> tuple[tuple[int, int], ...]:
 
 # ----------------------------------------------------------------------------- checks
 
-def _geometry_for_grad(op: str, input_shape, weight_shape, dy_shape, stride, padding, dilation,
-                       groups) -> ConvGeometry:
-    """Geometry of the forward conv a gradient belongs to, checked against dy's shape."""
-    for name, shape in (("input_shape", input_shape), ("weight_shape", weight_shape)):
-        if not (isinstance(shape, (tuple, list)) and all(
-                isinstance(v, (int, np.integer)) for v in shape)):
-            raise TypeError(f"{op}: {name} must be a tuple of ints, got {shape!r}")
+def grad_geometry(op: str, input_shape, weight_shape, dy: np.ndarray, stride, padding, dilation,
+                  groups) -> ConvGeometry:
+    """Geometry of the forward conv a gradient belongs to, checked against dy's shape, and its
+    result (x's shape for ``conv_grad_input``, w's for ``conv_grad_weight``) against memory."""
+    input_shape = check_shape(op, "input_shape", input_shape, empty_batch=True)
+    weight_shape = check_shape(op, "weight_shape", weight_shape)
     geo = conv_geometry(op, input_shape, weight_shape, stride, padding, dilation, groups)
-    if tuple(dy_shape) != geo.output_shape:
+    if dy.shape != geo.output_shape:
         raise ValueError(
-            f"{op}: dy.shape={tuple(dy_shape)} does not match the forward output: input_shape="
+            f"{op}: dy.shape={dy.shape} does not match the forward output: input_shape="
             f"{tuple(geo.input_shape)}, weight_shape={tuple(geo.weight_shape)}, stride="
             f"{geo.stride}, padding={geo.padding}, dilation={geo.dilation} give "
             f"{geo.output_shape}")
+    check_memory(op, geo, dy.dtype,
+                 geo.input_shape if op == "conv_grad_input" else geo.weight_shape)
     return geo
+
+
+def _check_operands(op: str, geo: ConvGeometry, **arrays) -> None:
+    """Each ``name=(array, shape)`` has that shape and all share one float dtype."""
+    check_arrays(op, **{name: a for name, (a, _) in arrays.items()})
+    for name, (a, shape) in arrays.items():
+        if a.shape != tuple(shape):
+            raise ValueError(f"{op}: {name}.shape={a.shape} does not fit the convolution, which "
+                             f"needs {tuple(shape)}")
 
 
 def _check_bias(op: str, b: np.ndarray | None, out_channels: int) -> None:
     if b is not None and b.shape != (out_channels,):
         raise ValueError(f"{op}: bias must have shape (C_out,) = ({out_channels},), "
                          f"got b.shape={b.shape}")
-
-
-class _Parts(list):
-    """Batch slices; ``concurrent``: one per core, to run at once."""
-    concurrent = False
-
-
-def _batch_parts(geo: ConvGeometry, dtype, threads_itself=lambda: False) -> _Parts:
-    """Batch slices whose padded copy (and the temporaries of the same order of size that a
-    contraction makes) fit in a quarter of the workspace cap, run one after another. For
-    usual sizes that is one slice, which is cut into one part per core instead when the
-    call is worth running on several (``_concurrent``) — unless the correlation spreads its
-    work over the cores itself (``threads_itself()``, asked only then: Winograd)."""
-    per_image = (max(geo.in_channels, geo.out_channels) * math.prod(
-        n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
-        zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * np.dtype(dtype).itemsize)
-    step = max(1, get_workspace_limit() // (4 * per_image))
-    concurrent = step >= geo.batch and _concurrent(geo) and not threads_itself()
-    if concurrent:
-        step = -(-geo.batch // parallel.THREADS)
-    parts = _Parts(slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step))
-    parts.concurrent = concurrent and len(parts) > 1
-    return parts
-
-
-def _concurrent(geo: ConvGeometry) -> bool:
-    """Split the batch over the cores (one-core BLAS each): several images, enough work per
-    call for the threads to pay, not depthwise (the compiled kernels use every core), not
-    pointwise (one plain matmul, which BLAS threads well) and not a large kernel (FFTs,
-    threaded by scipy)."""
-    macs = (geo.batch * geo.out_channels * geo.in_channels // geo.groups
-            * math.prod(geo.kernel) * math.prod(geo.out_size))
-    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= parallel.CONCURRENT_MACS
-            and geo.in_channels // geo.groups > 1 and math.prod(geo.kernel) > 1
-            and max(geo.kernel) <= 5
-            and parallel.blas_controller() is not None)
-
-
-def _map_parts(fn, parts: _Parts) -> list:
-    """``fn`` over the batch parts, at once on several cores when ``parts.concurrent`` — each
-    part within its share of the workspace cap, and with the method forced in this thread
-    (tests, benchmarks) forced in the workers too."""
-    method = current_method()
-    sharing = len(parts) if parts.concurrent else 1
-
-    def in_worker(part: slice):
-        with forced_method(method), shared_workspace(sharing):
-            return fn(part)
-
-    return parallel.map_parts(in_worker, parts, concurrent=parts.concurrent)

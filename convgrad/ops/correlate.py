@@ -217,6 +217,7 @@ def _correlate(x, w, stride, dilation, pads, bias, out):
     ndim = x.ndim - 3
     pads = tuple(pads) if pads is not None else ((0, 0),) * ndim
     method, form = _resolve(x.shape, w.shape, stride, dilation, pads, x.dtype)
+    method = _exact_products(method, x, w, pads)
     if _compiled_depthwise(method, x, w, stride):
         return _depthwise(method, x, w, stride, dilation, pads, bias)
     if method == "rows" and _row_columns_bytes(x, w, stride, dilation, pads) > _budget() // 2:
@@ -261,6 +262,26 @@ def _depthwise(method, x, w, stride, dilation, pads, bias):
     dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation, pads,
                            out_size)
     return _add_bias(dots.reshape(1, x.shape[1], 1, *out_size), bias)
+
+
+def finite(a: np.ndarray) -> bool:
+    """Whether every element of ``a`` is finite, by one reduction (a sum that overflows reads
+    as non-finite: that only costs speed)."""
+    return bool(np.isfinite(np.add.reduce(a, axis=None))) if a.size else True
+
+
+def _exact_products(method: str, x: np.ndarray, w: np.ndarray, pads) -> str:
+    """The method, or im2col where it would not form exactly PyTorch's products — which is what
+    decides where a NaN or inf lands. PyTorch multiplies every tap with the zero-padded x
+    (im2col, shift, window, outrows do too); fft and winograd mix whole transforms, so any
+    non-finite operand spreads; stacked and rows never multiply the padding, which matters
+    (0·NaN) only for a non-finite w. The sums are checked only where the method needs it."""
+    if method in ("fft", "winograd") and not (finite(w) and finite(x)):
+        return "im2col"
+    if method in ("stacked", "rows") and any(lo > 0 or hi > 0 for lo, hi in pads) and not (
+            finite(w)):
+        return "im2col"
+    return method
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

@@ -14,7 +14,8 @@ Every public op validates its arguments here, once, before any arithmetic.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Sequence, Union
 
 import numpy as np
@@ -88,7 +89,7 @@ def resolve_padding(padding: Padding, in_size: Sequence[int], kernel: Sequence[i
             elif mode == "full":
                 pairs.append((ke - 1, ke - 1))
             else:
-                total = max((math.ceil(n / s) - 1) * s + ke - n, 0)
+                total = max((-(-n // s) - 1) * s + ke - n, 0)       # exact ⌈n/s⌉
                 pairs.append((total // 2, total - total // 2))
         return tuple(pairs)
     if _is_int(padding):
@@ -155,8 +156,16 @@ class ConvGeometry:
 def conv_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int], stride: IntOrInts,
                   padding: Padding, dilation: IntOrInts, groups: int,
                   allow_strings: Sequence[str] = PADDING_STRINGS) -> ConvGeometry:
-    """Validate a convolution's shapes and options, naming the rule that is broken."""
-    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    """Validate a convolution's shapes and options, naming the rule that is broken.
+
+    An empty batch (N = 0) is valid, as in PyTorch (empty results, a zero weight gradient);
+    every other dim must be positive. The returned geometry is *normalised*: along an axis with
+    one output the stride only matters through the remainder r, so it is lowered to
+    n + lo + hi − ke + 1 (same m, same r: ``stride=10**18`` computes like any other), and a
+    dilation of a one-tap kernel is 1.
+    """
+    x_shape = check_shape(op, "x.shape", x_shape, empty_batch=True)
+    w_shape = check_shape(op, "w.shape", w_shape)
     if len(x_shape) < 3:
         raise ValueError(f"{op}: x must have shape (N, C_in, *spatial) with at least one spatial "
                          f"dim, got x.shape={x_shape}")
@@ -178,8 +187,6 @@ def conv_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int], strid
         raise ValueError(f"{op}: x has C_in={in_channels} channels but w.shape={w_shape} with "
                          f"groups={groups} expects C_in = w.shape[1]·groups = "
                          f"{w_shape[1] * groups}")
-    if min(x_shape) < 1 or min(w_shape) < 1:
-        raise ValueError(f"{op}: empty dimension in x.shape={x_shape} or w.shape={w_shape}")
     stride = as_tuple(stride, ndim, "stride", op)
     dilation = as_tuple(dilation, ndim, "dilation", op)
     in_size, kernel = x_shape[2:], w_shape[2:]
@@ -193,8 +200,18 @@ def conv_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int], strid
                 f"kernel d·(k−1)+1 = {effective_kernel(k, d)} > n + lo + hi = {n + lo + hi} "
                 f"(n={n}, k={k}, d={d}, padding=({lo}, {hi})); the output would be empty")
         out_size.append(m)
-    return ConvGeometry(batch, in_channels, out_channels, groups, tuple(in_size), tuple(kernel),
-                        stride, dilation, pads, tuple(out_size))
+    return normalised(ConvGeometry(batch, in_channels, out_channels, groups, tuple(in_size),
+                                   tuple(kernel), stride, dilation, pads, tuple(out_size)))
+
+
+def normalised(geo: ConvGeometry) -> ConvGeometry:
+    """The same convolution with the smallest equivalent stride and dilation per axis: one
+    output → stride n + lo + hi − ke + 1 (m and r unchanged); one tap → dilation 1."""
+    stride = tuple(min(s, n + lo + hi - effective_kernel(k, d) + 1) if m == 1 else s
+                   for n, k, s, d, (lo, hi), m in zip(geo.in_size, geo.kernel, geo.stride,
+                                                      geo.dilation, geo.padding, geo.out_size))
+    dilation = tuple(1 if k == 1 else d for k, d in zip(geo.kernel, geo.dilation))
+    return replace(geo, stride=stride, dilation=dilation)
 
 
 def transpose_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int],
@@ -204,10 +221,14 @@ def transpose_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int],
 
     x (N, C_in, *S) and w (C_in, C_out/g, *K) map to a conv from (N, C_out, *out) to
     (N, C_in, *S) with weight w, where per axis ``out = (n − 1)·s − lo − hi + ke + output_padding``
-    and ``output_padding < max(s, d)`` (PyTorch's rule). When d > s that length may exceed the
-    one that conv would map back to n; the extra positions receive no window, i.e. zeros.
+    and ``output_padding < max(s, d)`` (PyTorch's rule). When output_padding ≥ s (possible for
+    d > s) a conv of that length would have more than n outputs: the last
+    t = output_padding − s + 1 positions are cropped from its input, i.e. its high padding is
+    hi − t (negative: a crop) — they receive no window, and their gradient is zero. The
+    geometry is consistent (``conv_geometry``'s rules hold) and normalised.
     """
-    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    x_shape = check_shape(op, "x.shape", x_shape, empty_batch=True)
+    w_shape = check_shape(op, "w.shape", w_shape)
     if len(x_shape) < 3 or len(w_shape) != len(x_shape):
         raise ValueError(f"{op}: x must be (N, C_in, *spatial) and w (C_in, C_out/groups, "
                          f"*kernel) with as many dims, got x.shape={x_shape}, w.shape={w_shape}")
@@ -218,8 +239,6 @@ def transpose_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int],
     if x_shape[1] != w_shape[0]:
         raise ValueError(f"{op}: x has C_in={x_shape[1]} channels but w.shape={w_shape} expects "
                          f"C_in = w.shape[0] = {w_shape[0]}")
-    if min(x_shape) < 1 or min(w_shape) < 1:
-        raise ValueError(f"{op}: empty dimension in x.shape={x_shape} or w.shape={w_shape}")
     stride = as_tuple(stride, ndim, "stride", op)
     dilation = as_tuple(dilation, ndim, "dilation", op)
     extra = as_tuple(output_padding, ndim, "output_padding", op, minimum=0)
@@ -236,31 +255,86 @@ def transpose_geometry(op: str, x_shape: Sequence[int], w_shape: Sequence[int],
     if min(out_size) < 1:
         raise ValueError(f"{op}: padding={_show(pads)} crops the whole output: output size "
                          f"(n − 1)·s − lo − hi + d·(k − 1) + 1 + output_padding = {out_size}")
-    return ConvGeometry(x_shape[0], w_shape[1] * int(groups), x_shape[1], int(groups), out_size,
-                        kernel, stride, dilation, pads, x_shape[2:])
+    conv_pads = tuple((lo, hi - max(0, e - s + 1)) for (lo, hi), e, s in zip(pads, extra, stride))
+    return normalised(ConvGeometry(x_shape[0], w_shape[1] * int(groups), x_shape[1],
+                                   int(groups), out_size, kernel, stride, dilation, conv_pads,
+                                   x_shape[2:]))
+
+
+def check_shape(op: str, name: str, shape, empty_batch: bool = False) -> tuple[int, ...]:
+    """A shape as a tuple of ints (no bools, no floats), every entry ≥ 1 — the first ≥ 0 when
+    ``empty_batch`` (PyTorch accepts an empty batch)."""
+    if not (isinstance(shape, (tuple, list)) and all(_is_int(v) for v in shape)):
+        raise TypeError(f"{op}: {name} must be a tuple of ints, got {shape!r}")
+    shape = tuple(int(v) for v in shape)
+    low = [0 if empty_batch and i == 0 else 1 for i in range(len(shape))]
+    if any(v < lo for v, lo in zip(shape, low)):
+        rule = "the batch ≥ 0 and every other dim ≥ 1" if empty_batch else "every dim ≥ 1"
+        raise ValueError(f"{op}: empty or negative dimension in {name}={shape}; {rule}")
+    return shape
+
+
+def physical_memory() -> int:
+    """Bytes of RAM of this machine (``os.sysconf``; 1 TiB where it cannot tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**40
+
+
+def padded_image_bytes(geo: ConvGeometry, itemsize: int) -> int:
+    """Bytes of one image's padded copy (for either operand of the forward or the input
+    gradient, whose ∂L/∂y is padded by ke − 1 − lo per side): C·Π(n + lo + hi + k·d), an upper
+    bound."""
+    return (max(geo.in_channels, geo.out_channels) * math.prod(
+        n + max(lo, 0) + max(hi, 0) + k * d for n, k, d, (lo, hi) in
+        zip(geo.in_size, geo.kernel, geo.dilation, geo.padding)) * itemsize)
+
+
+def check_memory(op: str, geo: ConvGeometry, dtype, result_shape: Sequence[int]) -> None:
+    """Refuse, before allocating anything, a call whose result plus its least workspace (one
+    image's padded copy) exceeds this machine's physical memory."""
+    itemsize = np.dtype(dtype).itemsize
+    result = math.prod(result_shape) * itemsize
+    workspace = padded_image_bytes(geo, itemsize) if geo.batch else 0
+    limit = physical_memory()
+    if result + workspace > limit:
+        raise ValueError(f"{op}: this call needs {result + workspace:,} bytes ({result:,} for its "
+                         f"result of shape {tuple(result_shape)}, {workspace:,} for one image's "
+                         f"padded copy) but the machine has {limit:,} bytes of memory; reduce "
+                         f"the padding, dilation or sizes")
 
 
 def check_arrays(op: str, **arrays) -> list[np.ndarray]:
     """Arrays as float32/float64 ndarrays of one common dtype, or a TypeError naming the culprit.
 
-    Integer, boolean, complex and half-precision inputs are refused rather than cast: convgrad
-    never changes a dtype silently. ``None`` entries pass through.
+    Integer, boolean, complex, object, string and half-precision inputs are refused rather than
+    cast: convgrad never changes a dtype silently. ``None`` is accepted only for an optional
+    bias (``b``, ``bias``) and passes through.
     """
     out, dtypes = [], {}
     for name, a in arrays.items():
-        if a is None:
+        if a is None and name in OPTIONAL_ARRAYS:
             out.append(None)
             continue
-        a = np.asarray(a)
+        try:
+            a = np.asarray(a)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{op}: {name} is not an array ({type(a).__name__}: {e})") from None
         if a.dtype not in (np.float32, np.float64):
+            hint = (f"got {type(arrays[name]).__name__}" if a.dtype == object
+                    else f"cast first, e.g. {name}.astype(np.float32)")
             raise TypeError(f"{op}: {name} has dtype {a.dtype}; convgrad computes in float32 or "
-                            f"float64 — cast first, e.g. {name}.astype(np.float32)")
+                            f"float64 — {hint}")
         dtypes[name] = a.dtype
         out.append(a)
     if len(set(dtypes.values())) > 1:
         shown = ", ".join(f"{k}: {v}" for k, v in dtypes.items())
         raise TypeError(f"{op}: all arrays must share one dtype (no silent promotion), got {shown}")
     return out
+
+
+OPTIONAL_ARRAYS = ("b", "bias")
 
 
 def _is_int(value) -> bool:
