@@ -126,10 +126,11 @@ def sigmoid(a) -> Tensor:
 
 
 def relu(a) -> Tensor:
-    """``max(x, 0)`` (NaN stays NaN, −inf gives 0); ∂/∂x = 1 where x > 0, else 0."""
+    """``max(x, 0)`` (NaN stays NaN, −inf gives 0); ∂/∂x = 0 where x ≤ 0, else 1 (NaN passes
+    the gradient on, as in torch's ``threshold_backward``)."""
     if a.dtype == bool:
         raise TypeError("relu: bool input is not supported (torch refuses it too)")
-    mask = Tensor((a.data > 0).astype(a.dtype))
+    mask = Tensor((~(a.data <= 0)).astype(a.dtype))
     return make(np.maximum(a.data, 0, dtype=a.dtype), (a,), lambda g: (g * mask,), "relu")
 
 

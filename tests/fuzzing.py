@@ -143,6 +143,17 @@ class Array:
     shape: tuple[int | None, ...] | None = None     # None in a slot: any length
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One of a few strings (a reduction, a padding mode)."""
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bool:
+    """True or False (not 0/1, not None)."""
+
+
 _NOT_A_NUMBER = st.sampled_from(["2", b"2", None, [1], {"a": 1}, object(), 1 + 2j])
 
 
@@ -188,7 +199,7 @@ def breaking(rule) -> st.SearchStrategy:
         return st.one_of(options)
     if isinstance(rule, Array):
         ranks = [r for r in range(0, 7) if r not in rule.ndim]
-        wrong_rank = st.sampled_from(ranks).map(lambda r: np.ones((2,) * r))
+        wrong_rank = st.sampled_from(ranks or [0]).map(lambda r: np.ones((2,) * r))
         bad_kinds = [k for k in "fiubcOU" if k not in rule.kinds]
         samples = {"f": np.ones(2), "i": np.ones(2, np.int64), "u": np.ones(2, np.uint8),
                    "b": np.ones(2, bool), "c": np.ones(2, complex), "O": np.array([None, 1]),
@@ -196,7 +207,14 @@ def breaking(rule) -> st.SearchStrategy:
         good_rank = rule.ndim[0]
         wrong_kind = st.sampled_from(bad_kinds).map(
             lambda k: np.resize(samples[k], (2,) * good_rank))
-        return st.one_of(wrong_rank, wrong_kind, st.sampled_from([None, "x", 3 + 0j]))
+        options = [wrong_kind, st.sampled_from([None, "x", 3 + 0j])]
+        return st.one_of(options + [wrong_rank] if ranks else options)
+    if isinstance(rule, Choice):
+        return st.one_of(st.text(max_size=8).filter(lambda v: v not in rule.options),
+                         st.sampled_from([o.upper() for o in rule.options if o.upper() not in
+                                          rule.options] or [None]), _NOT_A_NUMBER)
+    if isinstance(rule, Bool):
+        return st.one_of(st.sampled_from([0, 1, None, "True", 1.0]), _NOT_A_NUMBER)
     raise TypeError(f"breaking: unknown rule {rule!r}")
 
 
@@ -211,4 +229,31 @@ def valid(rule) -> st.SearchStrategy:
         return st.floats(low, high, allow_nan=False, allow_infinity=False)
     if isinstance(rule, Ints):
         return st.tuples(*[valid(Int(rule.low, rule.high))] * rule.length)
+    if isinstance(rule, Choice):
+        return st.sampled_from(rule.options)
+    if isinstance(rule, Bool):
+        return st.booleans()
     raise TypeError(f"valid: unknown rule {rule!r}")
+
+
+def assert_same(got, want, what: str = "", tol: float = 1e-10, floor: float = 0.0) -> None:
+    """Same shape and dtype, NaN and ±inf at the same places, the finite rest within ``tol``
+    of the largest finite magnitude (relative; a magnitude below ``floor`` counts as ``floor``,
+    for results that are all round-off of O(1) terms)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    if got.dtype.kind != "f":
+        assert np.array_equal(got, want), f"{what}: {got} != {want}"
+        return
+    assert np.array_equal(np.isnan(got), np.isnan(want)), f"{what}: NaN at other places " \
+                                                          f"({got} vs {want})"
+    inf = np.isinf(want)
+    assert np.array_equal(got[inf], want[inf]) and not np.isinf(got[~inf]).any(), \
+        f"{what}: ±inf at other places ({got} vs {want})"
+    finite = np.isfinite(want)
+    if finite.any():
+        g, w = got[finite].astype(np.float64), want[finite].astype(np.float64)
+        scale = max(float(np.abs(w).max()), floor, np.finfo(want.dtype).tiny)
+        err = float(np.abs(g - w).max()) / scale
+        assert err <= tol, f"{what}: relative error {err:.3g} > {tol}"

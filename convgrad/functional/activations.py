@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tensor_ops
-from ..autograd import Tensor
-from ..tensor_ops import abs_, expm1, log, log1p, normalize_dim, where
+from ..autograd import Tensor, make
+from ..tensor_ops import expm1, log, normalize_dim, where
 from . import checks
 
 __all__ = ["relu", "leaky_relu", "elu", "silu", "softplus", "sigmoid", "tanh", "softmax",
@@ -56,15 +56,17 @@ def silu(input) -> Tensor:
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + e^{βx})/β``, computed as ``(relu(βx) + log1p(e^{−|βx|}))/β`` (no overflow, no
-    lost left tail); x itself where ``βx > threshold`` (PyTorch's rule)."""
+    """``log(1 + e^{βx})/β``, computed as ``logaddexp(0, βx)/β`` (no overflow, no lost left
+    tail), with ∂/∂x = σ(βx) (0.5 at 0, where the relu-based form had a kink); x itself where
+    ``βx > threshold`` (PyTorch's rule)."""
     x = checks.tensor("softplus", "input", input)
     beta = checks.real("softplus", "beta", beta)
     threshold = checks.real("softplus", "threshold", threshold)
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero (it divides), got 0.0")
     bx = x * beta
-    smooth = (tensor_ops.relu(bx) + log1p(tensor_ops.exp(-abs_(bx)))) / beta
+    smooth = make((np.logaddexp(0, bx.data) / beta).astype(x.dtype, copy=False), (bx,),
+                  lambda g: (g * tensor_ops.sigmoid(bx) / beta,), "softplus")
     return where(bx.data > threshold, x, smooth)
 
 

@@ -93,7 +93,7 @@ def pad_sides(x: Tensor, pads, mode: str = "constant", value: float = 0.0) -> Te
     if mode == "circular":                      # torch wraps the cropped axis
         x = pad_sides(x, crops)
     for n, (lo, hi) in zip(x.shape[lead:], grows):
-        limit = n - 1 if mode == "reflect" else n
+        limit = {"reflect": n - 1, "circular": n}.get(mode, n * 2**62)   # replicate: any
         if max(lo, hi) > max(limit, 0):
             raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) on an axis of length {n} "
                              f"(input shape {x.shape}) must be at most {limit}")

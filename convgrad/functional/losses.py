@@ -57,7 +57,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     smooth = where(keep, -per_class.sum(axis=1), 0.0)          # ignored rows are not read
     if reduction == "mean":
         total = (w.data[t[keep]].sum() if w is not None else keep.sum())
-        smooth = smooth.sum() / total
+        smooth = _mean_over(smooth, keep.astype(z.dtype), keep, total)
     elif reduction == "sum":
         smooth = smooth.sum()
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
@@ -97,7 +97,9 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     if w is not None:
         scale = scale * w.data[safe]
     losses = -picked * Tensor(scale)
-    return _reduce(losses, reduction, float(scale.sum()) if reduction == "mean" else None)
+    if reduction == "mean":
+        return _mean_over(-picked, scale, keep, scale.sum())
+    return _reduce(losses, reduction, None)
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
@@ -109,6 +111,15 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
         raise ValueError(f"mse_loss: input {x.shape} and target {y.shape} must have one shape")
     diff = x - y
     return _reduce(diff * diff, reduction, float(diff.size) if reduction == "mean" else None)
+
+
+def _mean_over(terms: Tensor, multipliers: np.ndarray, keep: np.ndarray, total) -> Tensor:
+    """``Σ terms·m / total`` with every ignored entry's share exactly 0, so its gradient is 0
+    even when ``total = 0`` (all ignored: the value is NaN, as in torch)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(keep, multipliers / total, 0).astype(terms.dtype)
+    out = (terms * Tensor(share)).sum()
+    return out + Tensor(np.array(np.nan, terms.dtype)) if total == 0 else out
 
 
 def _reduce(losses: Tensor, reduction: str, denominator: float | None) -> Tensor:
