@@ -839,3 +839,134 @@ def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkey
         for row in range(5):        # row r starts at position 8r: the tile in slot 2r
             np.testing.assert_allclose(out[0, :, 0, 2 * row],
                                        winograd.matrices(3)[0] @ x[0, 0, 0, row, :6])
+
+
+# ----------------------------------------------------------------------------- issue 15: edges
+def same_nonfinite(got, want, what: str) -> None:
+    """NaN, +inf and −inf at exactly torch's positions, the finite values equal to 1e-10."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    for test in (np.isnan, np.isposinf, np.isneginf):
+        assert np.array_equal(test(got), test(want)), \
+            f"{what}: {test.__name__} at {np.argwhere(test(got) != test(want))[:4].tolist()}"
+    ok = np.isfinite(want)
+    assert rel_err(got[ok], want[ok]) <= 1e-10, what
+
+
+@pytest.mark.parametrize("ndim, stride, dilation, output_padding", [
+    (1, 1, 2, 1), (1, 2, 3, 2), (2, (1, 2), (3, 3), (2, 1)), (3, 1, 2, 1)])
+def test_transposed_output_padding_past_the_stride_through_autograd(ndim, stride, dilation,
+                                                                     output_padding):
+    """stride ≤ output_padding < dilation: forward, both gradients and second order (torch)."""
+    from helpers import check_op
+
+    import convgrad.functional as F
+    torch = import_torch()
+    cg_fn = getattr(F, f"conv_transpose{ndim}d")
+    t_fn = getattr(torch.nn.functional, f"conv_transpose{ndim}d")
+    opts = dict(stride=stride, dilation=dilation, output_padding=output_padding)
+    check_op(lambda x, w: cg_fn(x, w, **opts), lambda x, w: t_fn(x, w, **opts),
+             (2, 2, *(3,) * ndim), (2, 3, *(2,) * ndim))
+
+
+def test_transposed_layer_with_output_padding_past_the_stride():
+    from convgrad import nn
+    torch = import_torch()
+    layer = nn.ConvTranspose1d(2, 3, 2, dilation=2, output_padding=1, dtype=np.float64)
+    t = torch.nn.functional.conv_transpose1d(
+        torch.ones(1, 2, 3, dtype=torch.float64), torch.tensor(layer.weight.data),
+        torch.tensor(layer.bias.data), dilation=2, output_padding=1)
+    assert_close(layer(np.ones((1, 2, 3))).data, t.numpy(), "float64", "ConvTranspose1d")
+
+
+def test_a_nan_weight_tap_stays_local_in_the_transposed_conv():
+    """The issue's case: torch gives [nan, 2, 2]; the correlation with zero-padded x gave NaN
+    everywhere."""
+    w = np.array([[[np.nan, 1.0, 1.0]]])
+    got = ops.conv_transpose(np.array([[[2.0]]]), w)
+    same_nonfinite(got, np.array([[[np.nan, 2.0, 2.0]]]), "conv_transpose")
+    same_nonfinite(ops.conv_grad_input(np.array([[[2.0]]]), w[:, :, ::-1].copy(), (1, 1, 3)),
+                   np.array([[[2.0, 2.0, np.nan]]]), "conv_grad_input")
+
+
+NAN_CASES = [
+    Case(size=(9,), kernel=(3,), cin=4, cout=4, batch=2, padding=1, groups=2),
+    Case(size=(8, 8), kernel=(3, 3), cin=2, cout=4, batch=2, stride=2, padding=1),
+    Case(size=(10, 10), kernel=(3, 3), cin=3, cout=3, padding=2, dilation=2, groups=3),
+    Case(size=(7, 9), kernel=(3, 2), cin=4, cout=4, batch=2, stride=(2, 3), padding=(2, 1),
+         dilation=(1, 2)),
+    Case(size=(20,), kernel=(9,), cin=2, cout=2, padding=4),
+    Case(size=(5, 5, 5), kernel=(2, 2, 2), cin=2, cout=2, padding=1),
+]
+
+
+@pytest.mark.parametrize("method", [None, *METHODS])
+@pytest.mark.parametrize("case", NAN_CASES, ids=str)
+@pytest.mark.parametrize("where, value", [("x", np.nan), ("w", np.nan), ("w", np.inf),
+                                          ("dy", -np.inf), ("x", np.inf)])
+def test_nan_and_inf_land_where_torch_puts_them(case, method, where, value):
+    """Forward, ∂x and ∂w with one non-finite element in x, w or dy: every method (FFT and
+    Winograd mix whole transforms, the padded correlation multiplied zeros by a NaN tap) gives
+    torch's pattern of NaN and ±inf (float64, torch's reference CPU path)."""
+    x, w, b = case.arrays()
+    rng = np.random.default_rng(case.seed + 7)
+    arrays = {"x": x, "w": w}
+    if where in arrays:
+        arrays[where].flat[rng.integers(arrays[where].size)] = value
+    torch = import_torch()
+    conv = getattr(torch.nn.functional, f"conv{case.ndim}d")
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    ty = conv(tx, tw, **case.opts)
+    dy = rng.standard_normal(tuple(ty.shape))
+    if where == "dy":
+        dy.flat[rng.integers(dy.size)] = value
+    ty.backward(torch.tensor(dy))
+    with ops.forced_method(method):
+        same_nonfinite(ops.conv(x, w, **case.opts), ty.detach().numpy(), "forward")
+        same_nonfinite(ops.conv_grad_input(dy, w, x.shape, **case.opts), tx.grad.numpy(), "∂x")
+        same_nonfinite(ops.conv_grad_weight(x, dy, w.shape, **case.opts), tw.grad.numpy(), "∂w")
+
+
+@pytest.mark.parametrize("stride", [10**18, 2**63, 10**40])
+def test_huge_strides_give_torchs_one_output(stride):
+    """Any stride past the input is one window: torch's result (its own int64 limit aside)."""
+    case = Case(size=(5, 5), kernel=(2, 2), cin=3, cout=4, batch=2, stride=(stride, 1))
+    x, w, b = case.arrays()
+    want = torch_conv_and_grads(replace(case, stride=(7, 1)), x, w, b)   # the same one window
+    y = ops.conv(x, w, b, **case.opts)
+    dy = want[1]
+    assert_close(y, want[0], "float64", "forward")
+    assert_close(ops.conv_grad_input(dy, w, x.shape, **case.opts), want[2], "float64", "∂x")
+    assert_close(ops.conv_grad_weight(x, dy, w.shape, **case.opts), want[3], "float64", "∂w")
+    t = ops.conv_transpose(np.ones((1, 1, 1)), np.ones((1, 1, 2)), stride=stride)
+    np.testing.assert_array_equal(t, [[[1.0, 1.0]]])
+
+
+def test_input_gradient_time_does_not_grow_with_the_stride():
+    """Only the phases that meet a tap are computed (they come from the taps): a stride of
+    10**6 on a 2-long input took ~1 s (a Python loop over all phases), now milliseconds."""
+    import time
+    torch = import_torch()
+    x, w = np.ones((1, 1, 2), np.float32), np.array([[[1.0, 2.0]]], np.float32)
+    start = time.perf_counter()
+    y = ops.conv_transpose(x, w, stride=10**6)
+    assert time.perf_counter() - start < 0.2
+    want = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w), stride=10**6)
+    np.testing.assert_array_equal(y, want.numpy())
+
+
+def test_an_empty_batch_gives_torchs_empty_results():
+    case = Case(size=(6, 6), kernel=(3, 3), cin=2, cout=4, batch=0, stride=2, padding=1)
+    x, w, b = case.arrays()
+    torch = import_torch()
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
+                                      **case.opts)
+    y = ops.conv(x, w, b, **case.opts)
+    assert y.shape == tuple(want.shape) and y.dtype == x.dtype
+    assert ops.conv_grad_input(y, w, x.shape, **case.opts).shape == x.shape
+    np.testing.assert_array_equal(ops.conv_grad_weight(x, y, w.shape, **case.opts),
+                                  np.zeros(w.shape))
+    t = ops.conv_transpose(np.ones((0, 4, 3, 3)), w, stride=2)
+    want_t = torch.nn.functional.conv_transpose2d(torch.ones(0, 4, 3, 3, dtype=torch.float64),
+                                                  torch.tensor(w), stride=2)
+    assert t.shape == tuple(want_t.shape)

@@ -95,3 +95,69 @@ def test_forced_method_rejects_unknown_names():
     with raises(ValueError, "forced_method", "'strassen'", "im2col"):
         with ops.forced_method("strassen"):
             pass
+
+
+# ----------------------------------------------------------------------------- issue 15
+x1, w1 = np.ones((1, 1, 3)), np.ones((1, 1, 2))
+
+
+@pytest.mark.parametrize("call, exc, fragments", [
+    (lambda: ops.conv(None, w1), TypeError, ["conv:", "x has dtype object"]),
+    (lambda: ops.conv(x1, None), TypeError, ["conv:", "w has dtype object"]),
+    (lambda: ops.conv([[[1.0], [1.0, 2.0]]], w1), TypeError, ["conv:", "x is not an array"]),
+    (lambda: ops.conv(x1.astype(complex), w1), TypeError, ["conv:", "complex128"]),
+    (lambda: ops.conv(x1.astype(bool), w1), TypeError, ["conv:", "bool"]),
+    (lambda: ops.conv(np.array([[["a", "b"]]]), w1), TypeError, ["conv:", "<U1"]),
+    (lambda: ops.conv_grad_input(np.ones((1, 1, 2)), w1, (1, 1, True)), TypeError,
+     ["conv_grad_input:", "input_shape must be a tuple of ints", "True"]),
+    (lambda: ops.conv_grad_input(np.ones((1, 1, 2)), w1, (1, 1, -3)), ValueError,
+     ["conv_grad_input:", "negative dimension", "(1, 1, -3)"]),
+    (lambda: ops.conv_grad_weight(x1, np.ones((1, 1, 2)), (1, 1, 2.0)), TypeError,
+     ["conv_grad_weight:", "weight_shape must be a tuple of ints"]),
+    (lambda: ops.conv_grad_weight(x1, np.ones((1, 1, 2)), (1, 0, 2)), ValueError,
+     ["conv_grad_weight:", "every dim ≥ 1"]),
+    (lambda: ops.conv(x1, w1, stride=True), TypeError,
+     ["conv:", "stride must be an int"]),
+    (lambda: ops.conv(x1, w1, groups=True), ValueError, ["conv:", "groups must be a positive"]),
+    (lambda: ops.conv(x1, w1, padding=True), ValueError, ["conv:", "padding=True"]),
+    (lambda: ops.conv(x1, w1, dilation=(1, 1)), ValueError, ["conv:", "dilation=(1, 1)"]),
+    (lambda: ops.conv_transpose(x1, w1, output_padding=1.0), TypeError,
+     ["conv_transpose:", "output_padding must be an int"]),
+    # sizes past the machine: refused before allocating, naming the bytes
+    (lambda: ops.conv(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), padding=10**5), ValueError,
+     ["conv:", "bytes", "memory"]),
+    (lambda: ops.conv(x1, w1, padding=10**12), ValueError,
+     ["conv:", "bytes", "(1, 1, 2000000000002)"]),
+    (lambda: ops.conv(x1, w1, padding=10**12, stride=10**13), ValueError,
+     ["conv:", "padded copy", "bytes"]),
+    (lambda: ops.conv(x1, w1, dilation=10**12, padding=10**12), ValueError, ["conv:", "bytes"]),
+    (lambda: ops.conv_transpose(np.ones((1, 1, 4)), w1, stride=10**15), ValueError,
+     ["conv_transpose:", "bytes"]),
+    (lambda: ops.conv_grad_input(np.broadcast_to(1.0, (1, 1, 10**12)), w1, (1, 1, 10**12 + 1)),
+     ValueError, ["conv_grad_input:", "bytes"]),
+])
+def test_bad_input_is_named_before_any_work(call, exc, fragments):
+    with raises(exc, *fragments):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, exc, fragment", [
+    (dict(in_channels=True), TypeError, "in_channels must be an int"),
+    (dict(groups=2.0), TypeError, "groups must be an int"),
+    (dict(padding=-1), ValueError, "padding must be non-negative"),
+    (dict(padding="circular"), ValueError, "padding='circular' is not supported"),
+    (dict(stride=(1, 0)), ValueError, "stride must be positive"),
+])
+def test_layer_constructors_refuse_bad_arguments(kwargs, exc, fragment):
+    from convgrad import nn
+    args = dict(in_channels=2, out_channels=2, kernel_size=3)
+    args.update(kwargs)
+    with raises(exc, "Conv2d", fragment):
+        nn.Conv2d(**args)
+
+
+def test_transposed_layer_refuses_output_padding_past_stride_and_dilation():
+    from convgrad import nn
+    with raises(ValueError, "ConvTranspose1d", "output_padding must be smaller"):
+        nn.ConvTranspose1d(1, 1, 3, stride=2, dilation=2, output_padding=2)
+    nn.ConvTranspose1d(1, 1, 3, stride=1, dilation=2, output_padding=1)     # torch accepts

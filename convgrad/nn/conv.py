@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import as_tensor
-from ..ops.geometry import as_tuple, resolve_padding
+from ..ops.geometry import PADDING_STRINGS, as_tuple, resolve_padding
 from . import init
 from .module import Module, Parameter
 
@@ -26,7 +26,9 @@ class _ConvNd(Module):
         name = type(self).__name__
         for label, v in (("in_channels", in_channels), ("out_channels", out_channels),
                          ("groups", groups)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise TypeError(f"{name}: {label} must be an int, got {v!r}")
+            if v < 1:
                 raise ValueError(f"{name}: {label} must be a positive int, got {v!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
@@ -43,6 +45,19 @@ class _ConvNd(Module):
         self.stride = as_tuple(stride, ndim, "stride", name)
         self.dilation = as_tuple(dilation, ndim, "dilation", name)
         self.output_padding = as_tuple(output_padding, ndim, "output_padding", name, minimum=0)
+        if self.transposed and any(e >= max(s, d) for e, s, d in zip(
+                self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{name}: output_padding must be smaller than max(stride, "
+                             f"dilation) along every dim, got output_padding="
+                             f"{self.output_padding}, stride={self.stride}, dilation="
+                             f"{self.dilation}")
+        if not isinstance(padding, str):      # its spelling and sign; strings need the input
+            resolve_padding(padding, self.kernel_size, self.kernel_size, self.stride,
+                            self.dilation, name)
+        elif padding.lower() not in (("valid",) if self.transposed else PADDING_STRINGS):
+            raise ValueError(f"{name}: padding={padding!r} is not supported (strings allowed: "
+                             + ("'valid'" if self.transposed else
+                                ", ".join(map(repr, PADDING_STRINGS))) + ")")
         self.padding, self.padding_mode = padding, padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
