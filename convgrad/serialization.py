@@ -189,6 +189,7 @@ def read_archive(f: BinaryIO, name: str, size: int) -> OrderedDict[str, np.ndarr
         with zipfile.ZipFile(f) as archive:
             infos = archive.infolist()
             _check_members(infos, name, size)
+            _check_layout(f, infos, getattr(archive, "start_dir", None), name)
             return OrderedDict((info.filename[:-len(MEMBER_SUFFIX)],
                                 _read_member(archive, info, name)) for info in infos)
     except _ReadError as e:
@@ -229,6 +230,34 @@ def _check_members(infos, name: str, size: int) -> None:
                              f"{info.compress_size} stored at offset {info.header_offset}, "
                              f"which the {size}-byte file cannot hold (truncated, corrupt or "
                              f"a zip bomb)")
+
+
+def _check_layout(f: BinaryIO, infos, start_dir: int | None, name: str) -> None:
+    """The members tile the file from its start to the central directory, one after the other:
+    no bytes unaccounted for (a directory that lost entries), no overlaps (a zip bomb that
+    reuses one compressed stream for many members)."""
+    at = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if info.header_offset < at:
+            raise _ReadError(f"load: {name}: member {info.filename!r} overlaps the one before "
+                             f"it (corrupt, or a zip bomb)")
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise _ReadError(f"load: {name}: the central directory places member "
+                             f"{info.filename!r} where there is no local header (corrupt?)")
+        if info.header_offset - at not in _DESCRIPTOR_GAPS:
+            break
+        at = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+              + int.from_bytes(local[28:30], "little") + info.compress_size)
+    else:
+        if start_dir is None or start_dir - at in _DESCRIPTOR_GAPS:
+            return
+    raise _ReadError(f"load: {name}: the central directory does not account for every "
+                     f"member of the file (corrupt?)")
+
+
+_DESCRIPTOR_GAPS = (0, 12, 16, 20, 24)   # bytes between members: none, or a data descriptor
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:

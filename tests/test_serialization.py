@@ -230,3 +230,28 @@ def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     live.write_bytes(b"")                        # a running writer's temporary: kept
     cg.save({"w": np.zeros(3)}, tmp_path / "m.npz")
     assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", other.name, live.name])
+
+
+def test_a_directory_that_lost_entries_is_refused_not_read_as_fewer(tmp_path):
+    """Found by the long fuzz profile: an end record whose central-directory size had one byte
+    zeroed loaded as an empty dict. Members must tile the file up to the central directory."""
+    path = tmp_path / "m.npz"
+    cg.save({"a": np.ones(3), "b": np.zeros(2)}, path)
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    size = struct.unpack_from("<I", data, end + 12)[0]
+    struct.pack_into("<I", data, end + 12, size // 2)      # the directory's second entry lost
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="load: .*central directory (does not acc|places)"):
+        cg.load(path)
+
+
+def test_overlapping_members_are_refused(tmp_path):
+    path = tmp_path / "m.npz"
+    cg.save({"a": np.ones(3), "a2": np.ones(3)}, path)
+    data = bytearray(path.read_bytes())
+    second = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 4)
+    struct.pack_into("<I", data, second + 42, 0)           # b's data is a's
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="load: .*overlaps the one before"):
+        cg.load(path)
