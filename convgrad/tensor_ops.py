@@ -35,9 +35,10 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    a, b = _pair(a, b, "sub")
-    if a.dtype == bool:
+    if any(isinstance(v, (bool, np.bool_)) or isinstance(v, (Tensor, np.ndarray))
+           and v.dtype == bool for v in (a, b)):
         raise TypeError("sub: subtraction of bool tensors is not supported (use ^ for xor)")
+    a, b = _pair(a, b, "sub")
     return make(a.data - b.data, (a, b),
                 lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), "sub")
 
@@ -69,6 +70,8 @@ def neg(a) -> Tensor:
 
 def power(a, b) -> Tensor:
     a, b = _pair(a, b, "pow")
+    if a.dtype == bool:
+        raise TypeError("pow: bool tensors have no power (torch refuses them too)")
     if a.dtype.kind in "iub" and (b.data < 0).any():
         raise ValueError(f"pow: integers to negative integer powers are not allowed (dtype "
                          f"{a.dtype}, exponent {b.data[b.data < 0].flat[0]})")

@@ -282,7 +282,8 @@ for _n in (1, 2, 3):
                                         "padding": 0, "ceil_mode": False, **_extra}, _rules)
 
 
-NONE_OK = {("linear", "bias"), ("cross_entropy", "weight"), ("nll_loss", "weight"),
+NONE_OK = {("linear", "bias"), ("softmax", "dim"), ("log_softmax", "dim"),
+           ("cross_entropy", "weight"), ("nll_loss", "weight"),
            *(("batch_norm", a) for a in ("running_mean", "running_var", "weight", "bias")),
            *((f"avg_pool{n}d", "divisor_override") for n in (1, 2, 3))}
 ALSO_NAMED = {"cross_entropy": ("nll_loss",)}      # cross entropy is nll_loss of log_softmax

@@ -73,6 +73,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def _shifted(op: str, input, dim) -> tuple[Tensor, tuple[int, ...]]:
     """x − max(x) along ``dim`` (the max is a constant: no gradient) and the reduced axes."""
     x = checks.tensor(op, "input", input)
+    if dim is None:                             # torch's legacy implicit choice
+        dim = 0 if x.ndim in (0, 1, 3) else 1
     axis = normalize_dim(dim, x.ndim, op)
     axes = (axis,) if x.ndim else ()
     if x.size == 0:
@@ -80,14 +82,15 @@ def _shifted(op: str, input, dim) -> tuple[Tensor, tuple[int, ...]]:
     return x - Tensor(x.data.max(axis=axes, keepdims=True)), axes
 
 
-def log_softmax(input, dim: int = -1) -> Tensor:
-    """``x − max − log Σ exp(x − max)`` along ``dim``; exact for logits of any size."""
+def log_softmax(input, dim: int | None = None) -> Tensor:
+    """``x − max − log Σ exp(x − max)`` along ``dim``; exact for logits of any size.
+    ``dim=None`` is torch's implicit (deprecated) choice: 0 for 0-, 1- and 3-d input, else 1."""
     shifted, axes = _shifted("log_softmax", input, dim)
     return shifted - log(tensor_ops.exp(shifted).sum(axis=axes, keepdims=True))
 
 
-def softmax(input, dim: int = -1) -> Tensor:
-    """``exp(x − max) / Σ exp(x − max)`` along ``dim``."""
+def softmax(input, dim: int | None = None) -> Tensor:
+    """``exp(x − max) / Σ exp(x − max)`` along ``dim`` (``None``: as in ``log_softmax``)."""
     shifted, axes = _shifted("softmax", input, dim)
     e = tensor_ops.exp(shifted)
     return e / e.sum(axis=axes, keepdims=True)

@@ -101,9 +101,13 @@ Softplus = _elementwise("Softplus", F.softplus, "log(1 + e^{βx})/β",
                         {"beta": _nonzero, "threshold": _real}, beta=1.0, threshold=20.0)
 Sigmoid = _elementwise("Sigmoid", F.sigmoid, "1/(1 + e^−x)")
 Tanh = _elementwise("Tanh", F.tanh, "tanh x")
-Softmax = _elementwise("Softmax", F.softmax, "softmax along dim", {"dim": _int}, dim=-1)
-LogSoftmax = _elementwise("LogSoftmax", F.log_softmax, "log-softmax along dim", {"dim": _int},
-                          dim=-1)
+def _dim(op, name, value):
+    return None if value is None else checks.integer(op, name, value)
+
+
+Softmax = _elementwise("Softmax", F.softmax, "softmax along dim", {"dim": _dim}, dim=None)
+LogSoftmax = _elementwise("LogSoftmax", F.log_softmax, "log-softmax along dim", {"dim": _dim},
+                          dim=None)
 Identity = _elementwise("Identity", lambda x: as_tensor(x), "x unchanged")
 Flatten = _elementwise("Flatten", F.flatten, "merge axes start_dim..end_dim",
                        {"start_dim": _int, "end_dim": _int}, start_dim=1, end_dim=-1)
