@@ -116,14 +116,20 @@ def tanh(a) -> Tensor:
 
 
 def sigmoid(a) -> Tensor:
-    """``σ(x) = 1/(1 + e^−x)`` in the two-sided form: with ``e = e^−|x|``, σ is ``1/(1 + e)``
-    for x ≥ 0 and ``e/(1 + e)`` for x < 0, so the left tail keeps its relative precision
-    (σ(−40) = 4.25e−18, not 0). ∂σ/∂x = σ(1 − σ)."""
+    """``σ(x) = 1/(1 + e^−x)``, exact in both tails: ``(1 + tanh(x/2))/2`` (few passes, exact
+    to round-off where σ ≥ 0.1), and ``eˣ/(1 + eˣ)`` for x < −2, where the tanh form would
+    cancel (σ(−40) = 4.25e−18, not 0). ∂σ/∂x = σ(1 − σ)."""
     a = floating(a)
     x = a.data
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    out = make(np.where(x < 0, e * r, r), (a,), None, "sigmoid")
+    r = np.multiply(x, 0.5, out=np.empty_like(x))  # (out= keeps 0-d results arrays)
+    np.tanh(r, out=r)
+    r += 1
+    r *= 0.5
+    tail = x < -2
+    if tail.any():
+        e = np.exp(x[tail])
+        r[tail] = e / (1 + e)
+    out = make(r, (a,), None, "sigmoid")
     out._backward = lambda g: (g * out * (1 - out),)
     return out
 
@@ -133,8 +139,9 @@ def relu(a) -> Tensor:
     the gradient on, as in torch's ``threshold_backward``)."""
     if a.dtype == bool:
         raise TypeError("relu: bool input is not supported (torch refuses it too)")
-    mask = Tensor((~(a.data <= 0)).astype(a.dtype))
-    return make(np.maximum(a.data, 0, dtype=a.dtype), (a,), lambda g: (g * mask,), "relu")
+    out = np.maximum(a.data, 0, dtype=a.dtype)
+    mask = Tensor((out != 0).astype(a.dtype))      # x > 0 or NaN
+    return make(out, (a,), lambda g: (g * mask,), "relu")
 
 
 def abs_(a) -> Tensor:

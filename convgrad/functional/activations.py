@@ -56,17 +56,23 @@ def silu(input) -> Tensor:
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + e^{βx})/β``, computed as ``logaddexp(0, βx)/β`` (no overflow, no lost left
-    tail), with ∂/∂x = σ(βx) (0.5 at 0, where the relu-based form had a kink); x itself where
-    ``βx > threshold`` (PyTorch's rule)."""
+    """``log(1 + e^{βx})/β``, computed as ``(log1p(e^{−|βx|}) + max(βx, 0))/β`` (no overflow,
+    no lost left tail), with ∂/∂x = σ(βx) (0.5 at 0, where the relu-based form had a kink);
+    x itself where ``βx > threshold`` (PyTorch's rule)."""
     x = checks.tensor("softplus", "input", input)
     beta = checks.real("softplus", "beta", beta)
     threshold = checks.real("softplus", "threshold", threshold)
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero (it divides), got 0.0")
     bx = x * beta
-    smooth = make((np.logaddexp(0, bx.data) / beta).astype(x.dtype, copy=False), (bx,),
-                  lambda g: (g * tensor_ops.sigmoid(bx) / beta,), "softplus")
+    v = np.empty_like(bx.data)
+    np.abs(bx.data, out=v)                        # log1p(e^−|βx|) + max(βx, 0), in place
+    np.negative(v, out=v)
+    np.exp(v, out=v)
+    np.log1p(v, out=v)
+    v += np.maximum(bx.data, 0)
+    v /= beta
+    smooth = make(v, (bx,), lambda g: (g * tensor_ops.sigmoid(bx) / beta,), "softplus")
     return where(bx.data > threshold, x, smooth)
 
 

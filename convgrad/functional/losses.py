@@ -92,14 +92,16 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
                          f"or equal ignore_index={ignore_index}; got {t[bad].flat[0]}")
     safe = np.where(keep, t, 0)
     picked = take_along_axis(logp, np.expand_dims(safe, 1), 1).reshape(t.shape)
-    picked = where(keep, picked, 0.0)                          # ignored rows are not read
     scale = keep.astype(logp.dtype)
     if w is not None:
         scale = scale * w.data[safe]
-    losses = -picked * Tensor(scale)
+    if keep.all():                                             # the common case: no mask
+        losses = -picked * Tensor(scale) if w is not None else -picked
+        return _reduce(losses, reduction, float(scale.sum()) if reduction == "mean" else None)
+    picked = where(keep, picked, 0.0)                          # ignored rows are not read
     if reduction == "mean":
         return _mean_over(-picked, scale, keep, scale.sum())
-    return _reduce(losses, reduction, None)
+    return _reduce(-picked * Tensor(scale), reduction, None)
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
