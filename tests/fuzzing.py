@@ -38,13 +38,13 @@ def fuzz(examples: int = 50):
                                            HealthCheck.data_too_large])
 
 
-class Hang(AssertionError):
+class HangError(AssertionError):
     """A fuzzed call ran past ``SECONDS``."""
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float = SECONDS):
-    """Raise ``Hang`` in the main thread when the block runs past ``seconds`` (SIGALRM; a no-op
+    """Raise ``HangError`` in the main thread when the block runs past ``seconds`` (SIGALRM; a no-op
     off the main thread or without SIGALRM)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal,
                                                                                  "SIGALRM"):
@@ -52,7 +52,7 @@ def time_limit(seconds: float = SECONDS):
         return
 
     def expire(signum, frame):
-        raise Hang(f"call ran past {seconds} s")
+        raise HangError(f"call ran past {seconds} s")
 
     old = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -100,7 +100,7 @@ def refused(fn, *args, op: str | tuple[str, ...], allowed=(ValueError, TypeError
         assert any(n in message for n in names), \
             f"{type(e).__name__} does not name {' or '.join(names)}: {message!r}"
         return e
-    except (Hang, AssertionError):
+    except (HangError, AssertionError):
         raise
     except Exception as e:  # noqa: BLE001
         raise AssertionError(f"expected {' or '.join(a.__name__ for a in allowed)} naming "
