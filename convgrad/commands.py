@@ -19,12 +19,13 @@ def run_train(args) -> int:
     from . import data as datasets  # noqa: PLC0415
     from .progress import Progress  # noqa: PLC0415
     from .serialization import save  # noqa: PLC0415
-    from .train import fit, resolve_augment, resolve_schedule  # noqa: PLC0415
+    from .train import check_image_shape, fit, resolve_augment, resolve_schedule  # noqa: PLC0415
 
     if args.data == "digits":
         require("sklearn", "data", "scikit-learn", "the bundled digits data ")
     output_dir("--out", args.out)
     dataset = datasets.load(args.data, seed=args.seed)
+    check_image_shape(dataset.image_shape)
     c, h, w = dataset.image_shape
     print(f"data: {dataset.name}  {len(dataset.x_train)} train / {len(dataset.x_test)} test "
           f"images of {c}×{h}×{w}, {dataset.classes} classes", flush=True)

@@ -25,12 +25,18 @@ from .data import DataError, Dataset
 from .random import manual_seed
 
 
-def build_model(image_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
-    """The CNN above for images (C, H, W) and ``classes`` outputs (float32)."""
-    channels, height, width = image_shape
+def check_image_shape(image_shape: tuple[int, int, int]) -> None:
+    """DataError unless the CNN above can take images (C, H, W): two 2×2 poolings need 4×4."""
+    _, height, width = image_shape
     if height < 4 or width < 4:
         raise DataError(f"images of {height}×{width} are too small for two 2×2 poolings "
                         f"(need at least 4×4)")
+
+
+def build_model(image_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+    """The CNN above for images (C, H, W) and ``classes`` outputs (float32)."""
+    check_image_shape(image_shape)
+    channels, height, width = image_shape
     return nn.Sequential(
         nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

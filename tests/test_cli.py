@@ -162,6 +162,7 @@ def good(n=8, classes=4, **changes):
     (good(x=np.zeros((8, 1, 1, 8, 8))), "must be (N, H, W) or (N, C, H, W)"),
     (good(y=np.zeros((8, 1), int)), "shape (N,)"),
     (good(x=np.zeros((8, 8, 8), complex)), "images must be numbers"),
+    (good(x=np.zeros((8, 2, 2, 2))), "too small for two 2×2 poolings"),   # found by fuzzing
 ])
 def test_train_refuses_unusable_npz_data(tmp_path, capsys, no_work, arrays, message):
     np.savez(tmp_path / "d.npz", **arrays)
