@@ -161,3 +161,15 @@ def test_transposed_layer_refuses_output_padding_past_stride_and_dilation():
     with raises(ValueError, "ConvTranspose1d", "output_padding must be smaller"):
         nn.ConvTranspose1d(1, 1, 3, stride=2, dilation=2, output_padding=2)
     nn.ConvTranspose1d(1, 1, 3, stride=1, dilation=2, output_padding=1)     # torch accepts
+
+
+def test_a_call_past_the_memory_available_now_is_refused_before_allocating(monkeypatch):
+    """A result that fits in the physical memory but not in what the machine can give now
+    (MemAvailable) is refused naming the bytes, not left to the OOM killer; small calls never
+    ask the system."""
+    from convgrad.ops import geometry
+    monkeypatch.setattr(geometry, "available_memory", lambda: 2**31)
+    with raises(ValueError, "conv:", "bytes", "can give 2,147,483,648"):
+        ops.conv(np.ones((1, 1, 8)), np.ones((2**28, 1, 1)))       # 2 GiB result of 8 GiB
+    monkeypatch.setattr(geometry, "available_memory", lambda: 0)
+    assert ops.conv(x1, w1).shape == (1, 1, 2)

@@ -282,6 +282,22 @@ def physical_memory() -> int:
         return 2**40
 
 
+def available_memory() -> int:
+    """Bytes that can be allocated now without swapping or the OOM killer: Linux's
+    ``MemAvailable``, else the physical memory."""
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory()
+
+
+_ASK_THE_SYSTEM = 2**30      # below this a call is checked against physical memory only
+
+
 def padded_image_bytes(geo: ConvGeometry, itemsize: int) -> int:
     """Bytes of one image's padded copy (for either operand of the forward or the input
     gradient, whose ∂L/∂y is padded by ke − 1 − lo per side): C·Π(n + lo + hi + k·d), an upper
@@ -293,16 +309,19 @@ def padded_image_bytes(geo: ConvGeometry, itemsize: int) -> int:
 
 def check_memory(op: str, geo: ConvGeometry, dtype, result_shape: Sequence[int]) -> None:
     """Refuse, before allocating anything, a call whose result plus its least workspace (one
-    image's padded copy) exceeds this machine's physical memory."""
+    image's padded copy) exceeds the memory this machine can give now (``available_memory``,
+    asked only for calls of a GiB and more; smaller ones against the physical memory)."""
     itemsize = np.dtype(dtype).itemsize
     result = math.prod(result_shape) * itemsize
     workspace = padded_image_bytes(geo, itemsize) if geo.batch else 0
     limit = physical_memory()
+    if result + workspace >= _ASK_THE_SYSTEM:
+        limit = min(limit, available_memory())
     if result + workspace > limit:
         raise ValueError(f"{op}: this call needs {result + workspace:,} bytes ({result:,} for its "
                          f"result of shape {tuple(result_shape)}, {workspace:,} for one image's "
-                         f"padded copy) but the machine has {limit:,} bytes of memory; reduce "
-                         f"the padding, dilation or sizes")
+                         f"padded copy) but the machine can give {limit:,} bytes of memory now; "
+                         f"reduce the padding, dilation or sizes")
 
 
 def check_arrays(op: str, **arrays) -> list[np.ndarray]:
