@@ -970,3 +970,18 @@ def test_an_empty_batch_gives_torchs_empty_results():
     want_t = torch.nn.functional.conv_transpose2d(torch.ones(0, 4, 3, 3, dtype=torch.float64),
                                                   torch.tensor(w), stride=2)
     assert t.shape == tuple(want_t.shape)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_finite_finds_every_nan_and_inf_and_is_not_fooled_by_large_values(dtype):
+    """The guard of the transform methods: any NaN, +inf or −inf, anywhere, in contiguous and
+    strided arrays; the largest finite values are finite (a sum would overflow)."""
+    from convgrad.ops.correlate import finite
+    a = np.random.default_rng(0).random((4, 5, 6)).astype(dtype)
+    assert finite(a) and finite(a.transpose(2, 0, 1)) and finite(a[:0])
+    assert finite(np.full((3, 4), np.finfo(dtype).max, dtype))
+    for bad in (np.nan, np.inf, -np.inf):
+        for index in ((0, 0, 0), (2, 3, 1), (3, 4, 5)):
+            b = a.copy()
+            b[index] = bad
+            assert not finite(b) and not finite(b.transpose(1, 2, 0)), (bad, index)

@@ -223,8 +223,11 @@ def _correlate(x, w, stride, dilation, pads, bias, out):
     if method == "rows" and _row_columns_bytes(x, w, stride, dilation, pads) > _budget() // 2:
         method = "im2col"           # one image's columns would break the cap: im2col's row tiles
     if method == "winograd":        # pads applied inside its compiled transforms
-        if form == "weight":
-            return _add_bias(_winograd_weight(x, w, stride, pads), bias)
+        if form == "weight":        # its result is w-sized: checked after (see _exact_products)
+            y = _add_bias(_winograd_weight(x, w, stride, pads), bias)
+            return y if finite(y) else _exactly(x, w, stride, dilation, pads, bias)
+        if not (finite(w) and finite(x)):
+            return _exactly(x, w, stride, dilation, pads, bias)
         return _winograd(x, w, dilation, pads, bias, out)
     if method in ("rows", "stacked"):
         if any(max(-lo, 0) + max(-hi, 0) > n for n, (lo, hi) in zip(x.shape[3:], pads)):
@@ -236,7 +239,10 @@ def _correlate(x, w, stride, dilation, pads, bias, out):
         return _im2col(x, w, stride, dilation, bias)
     y = {"outrows": _outrows, "shift": _shift, "window": _window,
          "fft": _fft}[method](x, w, stride, dilation)
-    return _add_bias(y, bias)
+    y = _add_bias(y, bias)
+    if method == "fft" and not finite(y):
+        return _exactly(x, w, stride, dilation, ((0, 0),) * ndim, bias)     # x is padded
+    return y
 
 
 def _compiled_depthwise(method: str, x: np.ndarray, w: np.ndarray, stride) -> bool:
@@ -265,23 +271,41 @@ def _depthwise(method, x, w, stride, dilation, pads, bias):
 
 
 def finite(a: np.ndarray) -> bool:
-    """Whether every element of ``a`` is finite, by one reduction (a sum that overflows reads
-    as non-finite: that only costs speed)."""
-    return bool(np.isfinite(np.add.reduce(a, axis=None))) if a.size else True
+    """Whether every element of ``a`` is finite: its largest and smallest element are (NaN
+    propagates through both; +inf is the largest, −inf the smallest) — two vectorised passes
+    without temporaries, faster than a sum and never fooled by an overflow."""
+    if not a.size:
+        return True
+    return bool(np.isfinite(np.maximum.reduce(a, axis=None))
+                and np.isfinite(np.minimum.reduce(a, axis=None)))
 
 
 def _exact_products(method: str, x: np.ndarray, w: np.ndarray, pads) -> str:
     """The method, or im2col where it would not form exactly PyTorch's products — which is what
     decides where a NaN or inf lands. PyTorch multiplies every tap with the zero-padded x
-    (im2col, shift, window, outrows do too); fft and winograd mix whole transforms, so any
-    non-finite operand spreads; stacked and rows never multiply the padding, which matters
-    (0·NaN) only for a non-finite w. The sums are checked only where the method needs it."""
-    if method in ("fft", "winograd") and not (finite(w) and finite(x)):
-        return "im2col"
+    (im2col, shift, window, outrows do too); stacked and rows never multiply the padding, which
+    matters (0·NaN) only for a non-finite w (small: checked before). fft and winograd mix whole
+    transforms, so a non-finite operand spreads — but never vanishes (no coefficient is zero
+    for a value it reads, and 0·inf is NaN). So a non-finite operand sends a Winograd forward
+    to ``_exactly``, while a Winograd weight gradient and an FFT are checked by their result
+    (w-sized; the FFT's own passes dwarf one more) and computed again where it is not finite.
+    (Checking a forward's result, just written by the other core, measured slower than
+    checking its operands.)"""
     if method in ("stacked", "rows") and any(lo > 0 or hi > 0 for lo, hi in pads) and not (
             finite(w)):
         return "im2col"
     return method
+
+
+def _exactly(x, w, stride, dilation, pads, bias) -> np.ndarray:
+    """The correlation by im2col, whose products are PyTorch's (a transform method's result was
+    not finite: where the NaN or inf land must be torch's)."""
+    old = getattr(_state, "method", None)
+    _state.method = "im2col"
+    try:
+        return _correlate(x, w, stride, dilation, pads, bias, None)
+    finally:
+        _state.method = old
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
