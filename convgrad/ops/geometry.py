@@ -44,7 +44,11 @@ def output_length(n: int, k: int, s: int = 1, d: int = 1, lo: int = 0, hi: int =
 
 def as_tuple(value: IntOrInts, ndim: int, name: str, op: str, minimum: int = 1) -> tuple[int, ...]:
     """Broadcast an int or check a per-dimension sequence of ints; each must be ≥ minimum."""
-    if _is_int(value):
+    if type(value) is int:              # the usual spellings first: every layer call asks
+        values = (value,) * ndim
+    elif type(value) is tuple and len(value) == ndim and all(type(v) is int for v in value):
+        values = value
+    elif _is_int(value):
         values = (int(value),) * ndim
     elif isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
         if len(value) != ndim:
@@ -54,7 +58,7 @@ def as_tuple(value: IntOrInts, ndim: int, name: str, op: str, minimum: int = 1) 
         values = tuple(int(v) for v in value)
     else:
         raise TypeError(f"{op}: {name} must be an int or a sequence of {ndim} ints, got {value!r}")
-    if any(v < minimum for v in values):
+    if values and min(values) < minimum:
         rule = "positive" if minimum == 1 else f"≥ {minimum}"
         raise ValueError(f"{op}: {name} must be {rule}, got {name}={_show(values)}")
     return values
