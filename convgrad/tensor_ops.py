@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Tensor, as_tensor, make
-
-DEFAULT_FLOAT = np.dtype(np.float64)       # Python floats and int → float results (for now)
+from .semantics import DEFAULT_FLOAT, normalize_dim, normalize_dims, result_dtype
 
 
 def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
@@ -294,79 +293,6 @@ def scatter(g, shape, index) -> Tensor:
     else:
         np.add.at(out, index, g.data)             # fancy indexing: repeats must accumulate
     return make(out, (g,), lambda h: (getitem(h, index),), "scatter")
-
-
-def normalize_dim(dim, ndim: int, op: str) -> int:
-    """The one dim checker: ``dim`` in ``[−n, n − 1]`` (a 0-d tensor takes −1 and 0, like a
-    1-d one) → its index in ``[0, n − 1]``; torch's IndexError outside, TypeError for a
-    non-int (bool included)."""
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
-                         f"[{-n}, {n - 1}], but got {dim})")
-    return int(dim) % n
-
-
-def normalize_dims(dims, ndim: int, op: str) -> tuple[int, ...]:
-    """None (every axis), one dim or a sequence of distinct dims → sorted indices; a 0-d
-    tensor has no axes to index, so any valid dim gives ``()``."""
-    if dims is None:
-        return tuple(range(ndim))
-    many = isinstance(dims, (tuple, list))
-    out = [normalize_dim(d, ndim, op) for d in (dims if many else (dims,))]
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: a dim appears more than once in dim={tuple(dims)}")
-    return tuple(sorted(out)) if ndim else ()
-
-
-def result_dtype(*operands) -> np.dtype:
-    """torch's type promotion (``torch.result_type``) over Tensors, ndarrays and Python
-    numbers, with float64 as the default float type. Three priority classes: tensors with
-    dims, 0-d tensors, Python scalars; a lower class decides only when it is of a higher
-    category (bool < integer < floating): ``int32 tensor + 2.5`` is float64, ``float32 tensor +
-    2.5`` stays float32, ``float32 tensor + float64 0-d tensor`` stays float32."""
-    classes = [None, None, None]
-    for v in operands:
-        if isinstance(v, (Tensor, np.ndarray)):
-            rank, dt = (1 if v.ndim else 0), v.dtype
-        elif isinstance(v, (bool, np.bool_)):
-            rank, dt = 2, np.dtype(bool)
-        elif isinstance(v, (int, np.integer)):
-            rank, dt = 2, np.dtype(np.int64)
-        elif isinstance(v, (float, np.floating)):
-            rank, dt = 2, DEFAULT_FLOAT
-        else:
-            dt = np.asarray(v).dtype
-            rank = 1 if np.ndim(v) else 2
-        if dt.kind not in "biuf":
-            raise TypeError(f"result_dtype: unsupported operand dtype {dt} (bool, integer and "
-                            f"float32/float64 only)")
-        slot = {1: 0, 0: 1, 2: 2}[rank]
-        classes[slot] = dt if classes[slot] is None else _promote(classes[slot], dt)
-    dim, zero, wrapped = classes
-    return _combine(dim, _combine(zero, wrapped))
-
-
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
-
-
-def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """torch.promote_types: a float meets an integer or bool → the float, else NumPy's rule."""
-    if (a.kind == "f") != (b.kind == "f"):
-        return a if a.kind == "f" else b
-    return np.promote_types(a, b)
-
-
-def _combine(higher, lower):
-    if higher is None:
-        return lower
-    if lower is None or higher.kind == "f":
-        return higher
-    if higher.kind == "b" or _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
-        return _promote(higher, lower)
-    return higher
 
 
 def _pair(a, b, op: str) -> tuple[Tensor, Tensor]:

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import tensor_ops
 from ..autograd import Tensor, make
-from ..tensor_ops import expm1, log, normalize_dim, where
+from ..semantics import normalize_dim
+from ..tensor_ops import expm1, log, where
 from . import checks
 
 __all__ = ["relu", "leaky_relu", "elu", "silu", "softplus", "sigmoid", "tanh", "softmax",

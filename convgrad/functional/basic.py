@@ -8,7 +8,7 @@ from .. import random
 from ..autograd import Tensor, make
 from ..ops.geometry import check_arrays
 from ..ops.windows import pad_or_crop
-from ..tensor_ops import normalize_dim
+from ..semantics import normalize_dim
 from . import checks
 
 PAD_MODES = {"constant": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
