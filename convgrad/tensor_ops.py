@@ -68,17 +68,31 @@ def neg(a) -> Tensor:
 
 
 def power(a, b) -> Tensor:
+    if isinstance(b, (bool, np.bool_)) and isinstance(a, (Tensor, np.ndarray)) and (
+            a.dtype == bool):    # torch's scalar shortcuts: x ** True is x, x ** False is ones
+        return Tensor(np.array(a.data if isinstance(a, Tensor) else a, copy=True) if b
+                      else np.ones(a.shape, dtype=bool))
     a, b = _pair(a, b, "pow")
     if a.dtype == bool:
         raise TypeError("pow: bool tensors have no power (torch refuses them too)")
     if a.dtype.kind in "iub" and (b.data < 0).any():
         raise ValueError(f"pow: integers to negative integer powers are not allowed (dtype "
                          f"{a.dtype}, exponent {b.data[b.data < 0].flat[0]})")
-    out = make(a.data ** b.data, (a, b), None, "pow")
+    out = make(_pow(a.data, b.data), (a, b), None, "pow")
     out._backward = lambda g: (
         unbroadcast(g * b * a ** (b - 1), a.shape) if a.requires_grad else None,
         unbroadcast(g * out * log(a), b.shape) if b.requires_grad else None)
     return out
+
+
+def _pow(x: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """x ** e, with torch's shortcuts for a scalar exponent ±½ (sqrt, 1/sqrt): they decide ±inf
+    and −0 (``(−inf) ** 0.5`` is NaN in torch, inf in C's pow)."""
+    if e.ndim == 0 and x.dtype.kind == "f" and e in (0.5, -0.5):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(x)
+            return root if e > 0 else np.divide(1, root, dtype=x.dtype)
+    return x ** e
 
 
 def exp(a) -> Tensor:
@@ -146,7 +160,8 @@ def relu(a) -> Tensor:
 def abs_(a) -> Tensor:
     if a.dtype == bool:
         raise TypeError("abs: bool input is not supported")
-    sign = Tensor(np.sign(a.data))                        # ∂|x|/∂x = sign(x), 0 at 0
+    # ∂|x|/∂x = sign(x): 0 at 0 and, as torch's sign, at NaN (comparisons are false there)
+    sign = Tensor((a.data > 0).astype(a.dtype) - (a.data < 0).astype(a.dtype))
     return make(np.abs(a.data), (a,), lambda g: (g * sign,), "abs")
 
 

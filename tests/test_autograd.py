@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import check_op
+from helpers import check_op, import_torch
 
 import convgrad as cg
 
@@ -226,3 +226,30 @@ def test_relu_and_sigmoid_at_infinities_and_nan():
     s = x.sigmoid()
     np.testing.assert_array_equal(s.data[:3], [0.0, 1.0, np.nan])
     assert s.data[3] == pytest.approx(4.248354255291589e-18, rel=1e-15)
+
+
+def test_bool_tensor_to_a_python_bool_power_is_torchs_shortcut():
+    """torch: a bool tensor ** True is itself, ** False is ones (bool); ** a bool tensor or
+    with a bool base of a tensor exponent is refused; ** 2 promotes to int64."""
+    torch = import_torch()
+    a = np.array([True, False, True])
+    for b in (True, False, 2):          # (2.0: float64 here, float32 in torch — issue 16)
+        got, want = cg.tensor(a) ** b, torch.tensor(a) ** b
+        assert got.dtype == want.numpy().dtype and (got.data == want.numpy()).all(), b
+    with pytest.raises(TypeError, match="pow"):
+        cg.tensor(a) ** cg.tensor(np.array(True))
+
+
+@pytest.mark.parametrize("exponent", [0.5, -0.5, 2, -1, 1.5])
+def test_power_of_special_values_is_torchs(exponent):
+    """±inf, ±0 and NaN to a scalar power: torch computes ±½ as sqrt and 1/sqrt, so
+    (−inf) ** 0.5 is NaN and (−0) ** −0.5 is −inf (found by the long fuzz profile)."""
+    torch = import_torch()
+    x = np.array([-np.inf, -0.0, 0.0, -0.4, 1.9, np.inf, np.nan], dtype=np.float32)
+    with np.errstate(all="ignore"):
+        got = (cg.tensor(x) ** exponent).data
+    want = (torch.tensor(x) ** exponent).numpy()
+    assert got.dtype == want.dtype
+    number = ~np.isnan(want)                   # (a NaN's sign bit means nothing)
+    np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
