@@ -407,3 +407,19 @@ def test_negative_pads_crop_as_in_torch(pad, mode):
 def test_bad_input_is_refused_naming_the_rule(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_max_pool_of_an_all_minus_inf_window_sends_the_gradient_into_x_like_torch():
+    """A window whose elements inside x are all −inf ties with its −inf padding: torch's
+    gradient goes to the first element inside x, never to the padding (found by the long fuzz
+    profile: the gradient was lost)."""
+    torch = import_torch()
+    x = np.full((1, 2, 3, 3), -np.inf)
+    x[0, 0, 1, 1], x[0, 1, 0, 2] = np.nan, -0.5
+    t, tt = cg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = F.max_pool2d(t, 2, 1, 1), torch.nn.functional.max_pool2d(tt, 2, 1, 1)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())
+

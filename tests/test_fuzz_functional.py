@@ -30,6 +30,9 @@ import convgrad.functional as F
 torch = import_torch()
 tF = torch.nn.functional  # noqa: N816
 FLOOR = 1e-6           # values below this are compared as round-off of O(1) terms
+# a gradient near saturation (1 − tanh², softmax's p·(g − Σp·g)) is a difference of O(1) terms:
+# both frameworks round those, so it agrees to tol·GRAD_FLOOR absolutely, not relatively
+GRAD_FLOOR = 1e-2
 SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, -40.0, 40.0, -745.0, 1e-300]
 
 
@@ -61,7 +64,7 @@ def compare(ours, theirs, inputs, grad=True, tol=1e-10):
         tgs = torch.autograd.grad(ty, ts, torch.tensor(g), allow_unused=True)
         for i, (a, b) in enumerate(zip(gs, tgs)):
             want = np.zeros(inputs[i].shape) if b is None else b.numpy()
-            assert_same(a.data, want, f"grad {i}", tol, FLOOR)
+            assert_same(a.data, want, f"grad {i}", tol, GRAD_FLOOR)
 
 
 # ------------------------------------------------------------------------- valid input
@@ -160,7 +163,12 @@ def test_shape_and_layer_ops_match_torch(data):
         except RuntimeError:
             refused(F.pad, x, pads, mode, op="pad")
             return
-        if want.numel() == 0:                  # torch's empty circular pads: compare shape only
+        if want.numel() == 0:                  # torch's empty pads: compare shape only —
+            if mode in ("reflect", "replicate"):  # or refuse a crop to nothing, which torch
+                try:                           # refuses in 1-d and allows in 2-d/3-d only while
+                    F.pad(x, pads, mode)       # another axis keeps ≥ 1 (out_h ≥ 1 or out_w ≥ 1)
+                except ValueError:
+                    return
             assert F.pad(x, pads, mode).shape == tuple(want.shape)
             return
         compare(lambda a: F.pad(a, pads, mode), lambda a: tF.pad(a, pads, mode=mode), [x])
@@ -307,7 +315,7 @@ def test_each_argument_broken_by_a_rule_is_refused_naming_the_op(data):
     arg = data.draw(st.sampled_from(sorted(rules)), label="argument")
     bad = data.draw(breaking(rules[arg]), label="value")
     assume(not (bad is None and (name, arg) in NONE_OK))
-    assume(not (name == "pad" and bad == ()))             # torch accepts an empty pad too
+    assume(not (name == "pad" and isinstance(bad, tuple) and bad == ()))  # torch accepts it
     allowed = (ValueError, TypeError, IndexError) if arg in ("dim", "start_dim", "end_dim") \
         else (ValueError, TypeError)
     refused(fn, **{**kwargs, arg: bad}, op=(name, *ALSO_NAMED.get(name, ())), allowed=allowed)

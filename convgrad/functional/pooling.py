@@ -78,6 +78,11 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     windows = unfold(xp, kernel, stride, dilation)
     flat = windows.reshape(*windows.shape[: x.ndim], -1)
     first_max = flat.data.argmax(axis=-1)[..., None]
+    lost = np.take_along_axis(flat.data, first_max, -1) == -np.inf
+    if lost.any():      # all −inf: torch's gradient goes to the first element inside x, not
+        inside = pad_sides(Tensor(np.ones(x.shape, np.int8)), pads, value=0)   # a padding
+        first_inside = unfold(inside, kernel, stride, dilation).data.reshape(flat.shape)
+        first_max = np.where(lost, first_inside.argmax(axis=-1)[..., None], first_max)
     return take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
 
 
