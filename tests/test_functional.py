@@ -422,4 +422,3 @@ def test_max_pool_of_an_all_minus_inf_window_sends_the_gradient_into_x_like_torc
     ty.sum().backward()
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())
-
