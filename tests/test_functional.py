@@ -422,3 +422,16 @@ def test_max_pool_of_an_all_minus_inf_window_sends_the_gradient_into_x_like_torc
     ty.sum().backward()
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, 0.5])
+def test_elu_sends_nan_down_the_exponential_side_like_torch(alpha):
+    """torch's vectorised ELU backward (8 values and more — its scalar loop differs) takes
+    x > 0 for the identity side: a NaN input gets a NaN gradient (found by the long fuzz
+    profile: it passed the upstream gradient)."""
+    torch = import_torch()
+    x = np.array([np.nan, -0.5, 0.0, 2.0] * 4)
+    t, tt = cg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.elu(t, alpha).sum().backward()
+    torch.nn.functional.elu(tt, alpha).sum().backward()
+    np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())

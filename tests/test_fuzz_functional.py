@@ -83,6 +83,8 @@ def test_activations_match_torch_with_nan_and_inf(data):
     rules, _ = ACTIVATIONS[name]
     options = {k: data.draw(st.floats(r.low, r.high), label=k) for k, r in rules.items()}
     x = data.draw(arrays(data.draw(shapes())), label="x")
+    if name == "elu" and x.size < 8:       # torch's ELU gradient at NaN: its scalar loop
+        x = np.where(np.isnan(x), 0.5, x)  # (< 8 values) passes g, its vector loop NaN (ours)
     theirs = getattr(tF, name) if hasattr(tF, name) else getattr(torch, name)
     compare(lambda a: getattr(F, name)(a, **options), lambda a: theirs(a, *options.values()),
             [x])
@@ -293,7 +295,8 @@ for _n in (1, 2, 3):
 NONE_OK = {("linear", "bias"), ("softmax", "dim"), ("log_softmax", "dim"),
            ("cross_entropy", "weight"), ("nll_loss", "weight"),
            *(("batch_norm", a) for a in ("running_mean", "running_var", "weight", "bias")),
-           *((f"avg_pool{n}d", "divisor_override") for n in (1, 2, 3))}
+           *((f"avg_pool{n}d", "divisor_override") for n in (1, 2, 3)),
+           *((f"{kind}_pool{n}d", "stride") for kind in ("avg", "max") for n in (1, 2, 3))}
 ALSO_NAMED = {"cross_entropy": ("nll_loss",)}      # cross entropy is nll_loss of log_softmax
 
 

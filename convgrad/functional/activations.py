@@ -45,7 +45,7 @@ def elu(input, alpha: float = 1.0) -> Tensor:
     """x for x > 0, ``α(eˣ − 1)`` otherwise (by ``expm1``: exact near 0)."""
     x = checks.tensor("elu", "input", input)
     alpha = checks.real("elu", "alpha", alpha)
-    negative = x.data <= 0
+    negative = ~(x.data > 0)                  # NaN takes the exponential side, as in torch
     inside = where(negative, x, 0.0)          # the exponential never sees the positive side
     return where(~negative, x, expm1(inside) * alpha)
 
