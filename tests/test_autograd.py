@@ -137,7 +137,7 @@ def _torch_error(fn):
     (lambda a: a.swapaxes(0, 2), lambda a: a.swapaxes(0, 2)),
 ])
 def test_dims_out_of_range_raise_torchs_index_error(ours, theirs):
-    torch = pytest.importorskip("torch")
+    torch = import_torch()
     kind, message = _torch_error(lambda: theirs(torch.ones(2, 3)))
     assert kind is IndexError
     with pytest.raises(IndexError) as info:
@@ -164,7 +164,7 @@ def test_bad_tensor_calls_are_refused(call, error, match):
 
 
 def test_0d_tensors_take_dims_minus_one_and_zero():
-    torch = pytest.importorskip("torch")
+    torch = import_torch()
     a = cg.tensor(np.array(3.0))
     assert a.sum(axis=0).item() == a.sum(axis=-1).item() == torch.tensor(3.0).sum(0).item()
     with pytest.raises(IndexError, match=r"\[-1, 0\], but got 1"):
@@ -188,7 +188,7 @@ def _promotion_cases():
 @pytest.mark.parametrize("op", ["add", "mul", "truediv", "lt"])
 def test_binary_op_dtypes_follow_torchs_promotion(left, right, op):
     """torch with float64 as its default float type is the oracle (convgrad's default)."""
-    torch = pytest.importorskip("torch")
+    torch = import_torch()
     import operator
     fn = getattr(operator, op)
     a = np.array([1, 0, 3]).astype(left)
