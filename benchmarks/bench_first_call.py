@@ -24,7 +24,7 @@ x = cg.tensor(np.random.rand(4, 16, 24, 24).astype(np.float32), requires_grad=Tr
 c, d = nn.Conv2d(16, 16, 3), nn.Conv2d(16, 16, 3, groups=16)
 for m in (c, d):
     for p in m.parameters():
-        p.data = p.data.astype(np.float32)
+        p.array = p.array.astype(np.float32)
 y = d(c(x)); y.sum().backward()
 print(time.time() - t0)
 """

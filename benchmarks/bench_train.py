@@ -41,7 +41,8 @@ def run(seed: int, epochs: int, batch_size: int = 64, lr: float = 1e-2) -> dict:
     import torch
 
     data = load_digits(seed=seed)
-    rng = cg.manual_seed(seed)
+    cg.manual_seed(seed)
+    rng = cg.random.generator()
     model = build_model(data.image_shape, data.classes)
     twin = torch_twin(model.state_dict())
     opt = cg.optim.Adam(model.parameters(), lr=lr)

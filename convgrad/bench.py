@@ -142,7 +142,7 @@ def peak_extra_memory(fn: Callable) -> int:
     finally:
         tracemalloc.stop()
     kept = result if isinstance(result, tuple) else (result,)
-    returned = sum(t.data.nbytes + (t.grad.data.nbytes if getattr(t, "grad", None) is not None
+    returned = sum(t.array.nbytes + (t.grad.array.nbytes if getattr(t, "grad", None) is not None
                                     else 0) for t in kept)
     return max(0, peak - returned)
 

@@ -7,6 +7,10 @@ scalar ``s(x) = Σ ⟨f(x), u⟩``. Along a random direction v of input i the ce
 
 must match the analytic ``⟨∂s/∂xᵢ, v⟩`` from the autograd engine. ``order=2`` applies the same
 test to the gradient itself: s₂(x) = Σᵢ ⟨∂s/∂xᵢ, wᵢ⟩, whose gradient needs ``create_graph``.
+
+The finite difference is ``convgrad.autograd.gradcheck.central_difference``, shared with torch's
+full-Jacobian checkers there (``convgrad.autograd.gradcheck`` / ``gradgradcheck``), and so is
+``GradcheckError`` (a RuntimeError, as torch's, and an AssertionError).
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .autograd import Tensor, grad, no_grad
+from .autograd.gradcheck import GradcheckError, central_difference
 
-
-class GradcheckError(AssertionError):
-    """An analytic gradient disagrees with finite differences (the message says where)."""
+__all__ = ["gradcheck", "GradcheckError"]
 
 
 def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -43,7 +46,7 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
     if not wrt:
         raise ValueError("gradcheck: no input to differentiate (pass float ndarrays or Tensors "
                          "with requires_grad=True)")
-    base = [a.data if isinstance(a, Tensor) else a for a in inputs]
+    base = [a.array if isinstance(a, Tensor) else a for a in inputs]
     for i in wrt:
         if base[i].dtype != np.float64:
             warnings.warn(f"gradcheck: input {i} is {base[i].dtype}; finite differences are only "
@@ -62,12 +65,14 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
         s = sum(((o * u).sum() for o, u in zip(_outputs(fn, xs), weights)), Tensor(0.0))
         if not s.requires_grad:
             return [Tensor(np.zeros_like(arrays[i])) for i in wrt], xs
-        return list(grad(s, [xs[i] for i in wrt], create_graph=create_graph)), xs
+        got = grad(s, [xs[i] for i in wrt], create_graph=create_graph, allow_unused=True)
+        return [Tensor(np.zeros_like(arrays[i])) if g is None else g
+                for i, g in zip(wrt, got)], xs
 
     if order == 1:
         def scalar(arrays):
             with no_grad():
-                return sum(float((o.data * u.data).sum())
+                return sum(float((o.array * u.array).sum())
                            for o, u in zip(_outputs(fn, wrap(arrays)), weights))
         analytic, _ = first(base, create_graph=False)
     else:
@@ -75,20 +80,22 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
 
         def scalar(arrays):
             gs, _ = first(arrays, create_graph=False)
-            return sum(float((g.data * w).sum()) for g, w in zip(gs, second))
+            return sum(float((g.array * w).sum()) for g, w in zip(gs, second))
         gs, xs = first(base, create_graph=True)
         s2 = sum(((g * Tensor(w)).sum() for g, w in zip(gs, second)), Tensor(0.0))
-        analytic = (list(grad(s2, [xs[i] for i in wrt])) if s2.requires_grad
-                    else [Tensor(np.zeros_like(base[i])) for i in wrt])
+        got = (grad(s2, [xs[i] for i in wrt], allow_unused=True) if s2.requires_grad
+               else [None] * len(wrt))
+        analytic = [Tensor(np.zeros_like(base[i])) if g is None else g
+                    for i, g in zip(wrt, got)]
     for slot, i in enumerate(wrt):
         for k in range(directions):
             v = rng.standard_normal(base[i].shape)
             v /= max(np.linalg.norm(v), 1e-300)
-            plus, minus = list(base), list(base)
-            plus[i] = base[i] + (eps * v).astype(base[i].dtype)
-            minus[i] = base[i] - (eps * v).astype(base[i].dtype)
-            numeric = (scalar(plus) - scalar(minus)) / (2 * eps)
-            exact = float((analytic[slot].data * v).sum())
+            work = list(base)
+            work[i] = base[i].copy()
+            (numeric,) = central_difference(lambda w=work: [scalar(w)], work[i], eps, v)
+            numeric = float(numeric)
+            exact = float((analytic[slot].array * v).sum())
             if abs(exact - numeric) > atol + rtol * abs(numeric):
                 raise GradcheckError(
                     f"gradcheck: order-{order} gradient of input {i} (shape {base[i].shape}) "

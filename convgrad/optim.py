@@ -44,7 +44,8 @@ class Optimizer:
     def step(self) -> None:
         for p in self.params:
             if p.grad is not None:
-                self._update(p, p.grad.data, self.state.setdefault(id(p), {}))
+                self._update(p, p.grad.array, self.state.setdefault(id(p), {}))
+                p._vc[0] += 1           # an in-place update, as torch counts it
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError
@@ -64,7 +65,7 @@ class SGD(Optimizer):
     def _update(self, p, g, state):
         h = self.hyper
         if h["weight_decay"]:
-            g = g + h["weight_decay"] * p.data
+            g = g + h["weight_decay"] * p.array
         if h["momentum"]:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = g.copy()
@@ -74,7 +75,7 @@ class SGD(Optimizer):
                 buf += (1 - h["dampening"]) * g
             buf = state["momentum_buffer"]
             g = g + h["momentum"] * buf if self.nesterov else buf
-        p.data -= (h["lr"] * g).astype(p.dtype, copy=False)
+        p.array -= (h["lr"] * g).astype(p.dtype, copy=False)
 
 
 class Adam(Optimizer):
@@ -94,13 +95,13 @@ class Adam(Optimizer):
         h, (b1, b2) = self.hyper, self.betas
         if h["weight_decay"]:
             if self.decoupled:
-                p.data *= 1 - h["lr"] * h["weight_decay"]
+                p.array *= 1 - h["lr"] * h["weight_decay"]
             else:
-                g = g + h["weight_decay"] * p.data
+                g = g + h["weight_decay"] * p.array
         if not state:
-            state.update(step=0, m=np.zeros_like(p.data), v=np.zeros_like(p.data))
+            state.update(step=0, m=np.zeros_like(p.array), v=np.zeros_like(p.array))
             if self.amsgrad:
-                state["v_max"] = np.zeros_like(p.data)
+                state["v_max"] = np.zeros_like(p.array)
         state["step"] += 1
         m, v, t = state["m"], state["v"], state["step"]
         m *= b1
@@ -111,7 +112,7 @@ class Adam(Optimizer):
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
         denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + h["eps"]
-        p.data -= (h["lr"] / (1 - b1 ** t)) * m / denom
+        p.array -= (h["lr"] / (1 - b1 ** t)) * m / denom
 
 
 class AdamW(Adam):

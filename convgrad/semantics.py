@@ -1,20 +1,38 @@
 """torch's rules that every op shares: which axis a ``dim`` names, and which dtype a mix of
-operands computes in (type promotion, float64 the default float type for now).
+operands computes in (type promotion, with ``get_default_dtype()`` — float32 unless
+``set_default_dtype`` changed it — for Python floats).
 
 >>> normalize_dim(-1, 3, "sum")
 2
 >>> import numpy as np
->>> result_dtype(np.ones(2, np.int32), 2.5), result_dtype(np.ones(2, np.float32), 2.5)
-(dtype('float64'), dtype('float32'))
+>>> result_dtype(np.ones(2, np.int32), 2.5), result_dtype(np.ones(2, np.float64), 2.5)
+(dtype('float32'), dtype('float64'))
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Tensor
+_default = [np.dtype(np.float32)]          # Python floats, int → float results (torch's default)
+_FLOATS = tuple(np.dtype(d) for d in (np.float16, np.float32, np.float64))
 
-DEFAULT_FLOAT = np.dtype(np.float64)       # Python floats and int → float results (for now)
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of Python floats and lists of them (float32, as in torch)."""
+    return _default[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Make ``dtype`` (float16, float32 or float64) the default floating type, process-wide as
+    in torch; ``set_default_dtype(convgrad.float64)`` makes float64 the working precision."""
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d not in _FLOATS:
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type (float16, float32, float64), got {dtype!r}")
+    _default[0] = d
 
 
 def normalize_dim(dim, ndim: int, op: str) -> int:
@@ -44,20 +62,22 @@ def normalize_dims(dims, ndim: int, op: str) -> tuple[int, ...]:
 
 def result_dtype(*operands) -> np.dtype:
     """torch's type promotion (``torch.result_type``) over Tensors, ndarrays and Python
-    numbers, with float64 as the default float type. Three priority classes: tensors with
+    numbers, with the default dtype for Python floats. Three priority classes: tensors with
     dims, 0-d tensors, Python scalars; a lower class decides only when it is of a higher
-    category (bool < integer < floating): ``int32 tensor + 2.5`` is float64, ``float32 tensor +
-    2.5`` stays float32, ``float32 tensor + float64 0-d tensor`` stays float32."""
+    category (bool < integer < floating): ``int32 tensor + 2.5`` is the default float type,
+    ``float64 tensor + 2.5`` stays float64, ``float32 tensor + float64 0-d tensor`` stays
+    float32."""
     classes = [None, None, None]
     for v in operands:
-        if isinstance(v, (Tensor, np.ndarray)):
+        v = v.array if isinstance(getattr(v, "array", None), np.ndarray) else v   # a Tensor
+        if isinstance(v, np.ndarray):
             rank, dt = (1 if v.ndim else 0), v.dtype
         elif isinstance(v, (bool, np.bool_)):
             rank, dt = 2, np.dtype(bool)
         elif isinstance(v, (int, np.integer)):
             rank, dt = 2, np.dtype(np.int64)
         elif isinstance(v, (float, np.floating)):
-            rank, dt = 2, DEFAULT_FLOAT
+            rank, dt = 2, _default[0]
         else:
             dt = np.asarray(v).dtype
             rank = 1 if np.ndim(v) else 2

@@ -146,7 +146,7 @@ def _member_name(key: str) -> str:
 
 def _numeric(key: str, value) -> np.ndarray:
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, (str, bytes, list, tuple, dict, set)) or value is None:
         raise TypeError(f"save: '{key}' is a {type(value).__name__}; a checkpoint entry must "
                         f"be a Tensor, an ndarray or a number")

@@ -22,7 +22,7 @@ from . import functional as F
 from . import nn, optim
 from .autograd import Tensor, no_grad
 from .data import DataError, Dataset
-from .random import manual_seed
+from .random import generator, manual_seed
 
 
 def check_image_shape(image_shape: tuple[int, int, int]) -> None:
@@ -64,7 +64,7 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 5
             logits = model(Tensor(x[start:start + batch_size]))
             labels = y[start:start + batch_size]
             total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
-            correct += int((logits.data.argmax(axis=1) == labels).sum())
+            correct += int((logits.array.argmax(axis=1) == labels).sum())
     return total_loss / len(x), correct / len(x)
 
 
@@ -109,7 +109,8 @@ def fit(data: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 1e-2,
     ``on_batch(epoch, batches_done, mean_loss, accuracy, images_done)`` and
     ``on_epoch(epoch, history)`` report progress.
     """
-    rng = manual_seed(seed)
+    manual_seed(seed)
+    rng = generator()
     augmented = resolve_augment(augment, data.image_shape)
     schedule = resolve_schedule(schedule, augmented)
     model = build_model(data.image_shape, data.classes)
@@ -135,7 +136,7 @@ def fit(data: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 1e-2,
             optimizer.step()
             seen += len(idx)
             loss_sum += loss.item() * len(idx)
-            correct += int((logits.data.argmax(axis=1) == data.y_train[idx]).sum())
+            correct += int((logits.array.argmax(axis=1) == data.y_train[idx]).sum())
             if on_batch:
                 on_batch(epoch, b + 1, loss_sum / seen, correct / seen, seen)
         history.train_loss.append(loss_sum / n)

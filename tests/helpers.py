@@ -45,13 +45,21 @@ def assert_close(got, want, dtype: str, what: str = "") -> None:
     assert err <= TOLERANCE[dtype], f"{what}: relative error {err:.3g} > {TOLERANCE[dtype]}"
 
 
-def check_op(cg_fn, torch_fn, *inputs, positive=False, order=2, seed=0):
-    """One line per op: forward, every input's gradient, and (order 2) the gradient of
-    Σ grad·v with respect to the inputs, all equal to torch's in float64.
+def check_op(cg_fn, torch_fn, *inputs, positive=False, order=2, seed=0,
+             dtypes=("float64", "float32")):
+    """One line per op: forward value and dtype, every input's gradient and (order 2, float64)
+    the gradient of Σ grad·v with respect to the inputs, all equal to torch's — in each of
+    ``dtypes`` (float64 to round-off, float32 to its tolerance).
 
     ``inputs``: shapes (random normal arrays are drawn) or ndarrays used as given; every input
     is differentiated. Non-differentiable arguments (targets, options) belong in the lambdas.
     """
+    for dtype in dtypes:
+        _check_op_in(dtype, cg_fn, torch_fn, inputs, positive, order if dtype == "float64"
+                     else 1, seed)
+
+
+def _check_op_in(dtype, cg_fn, torch_fn, inputs, positive, order, seed):
     import convgrad as cg  # noqa: PLC0415
     torch = import_torch()
     rng = np.random.default_rng(seed)
@@ -59,33 +67,42 @@ def check_op(cg_fn, torch_fn, *inputs, positive=False, order=2, seed=0):
               else rng.standard_normal(s) for s in inputs]
     if positive:
         arrays = [np.abs(a) + 0.5 for a in arrays]
+    arrays = [a.astype(dtype) for a in arrays]
     xs = [cg.tensor(a, requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     y, ty = cg_fn(*xs), torch_fn(*ts)
-    _same(y.data, ty.detach().numpy(), "forward")
-    g = rng.standard_normal(y.shape)
-    gs = cg.grad(y, xs, cg.tensor(g), create_graph=True)
+    _same(y.detach().numpy(), ty.detach().numpy(), f"{dtype} forward", dtype)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    gs = cg.grad(y, xs, cg.tensor(g), create_graph=True, allow_unused=True)
     tgs = torch.autograd.grad(ty, ts, torch.tensor(g), create_graph=True, allow_unused=True)
     for i, (a, b) in enumerate(zip(gs, tgs)):
-        _same(a.data, np.zeros(a.shape) if b is None else b.detach().numpy(), f"grad {i}")
+        _same(np.zeros(arrays[i].shape, dtype) if a is None else a.detach().numpy(),
+              np.zeros(arrays[i].shape, dtype) if b is None else b.detach().numpy(),
+              f"{dtype} grad {i}", dtype)
     if order == 2:
         vs = [rng.standard_normal(a.shape) for a in arrays]
-        s = sum(((gi * cg.tensor(v)).sum() for gi, v in zip(gs, vs)), cg.tensor(0.0))
+        terms = [(gi * cg.tensor(v)).sum() for gi, v in zip(gs, vs)
+                 if gi is not None and gi.requires_grad]
         t_terms = [(tg * torch.tensor(v)).sum() for tg, v in zip(tgs, vs)
                    if tg is not None and tg.requires_grad]
         tggs = (torch.autograd.grad(sum(t_terms), ts, allow_unused=True) if t_terms
                 else [None] * len(ts))
-        ggs = cg.grad(s, xs) if s.requires_grad else [None] * len(xs)
+        ggs = cg.grad(sum(terms), xs, allow_unused=True) if terms else [None] * len(xs)
         for i, (a, b) in enumerate(zip(ggs, tggs)):
-            _same(np.zeros(arrays[i].shape) if a is None else a.data,
-                  np.zeros(arrays[i].shape) if b is None else b.numpy(), f"grad of grad {i}")
+            _same(np.zeros(arrays[i].shape) if a is None else a.numpy(),
+                  np.zeros(arrays[i].shape) if b is None else b.numpy(),
+                  f"grad of grad {i}", dtype)
 
 
-def _same(got, want, what: str) -> None:
+def _same(got, want, what: str, dtype: str = "float64") -> None:
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
-    err = rel_err(got, want)
-    assert err <= TOLERANCE["float64"], f"{what}: relative error {err:.3g}"
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != torch's {want.dtype}"
+    if got.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, want, err_msg=what)
+        return
+    err = rel_err(got.astype(np.float64), want.astype(np.float64))
+    assert err <= TOLERANCE[dtype], f"{what}: relative error {err:.3g}"
 
 
 @dataclass

@@ -64,7 +64,7 @@ def test_gradients_accumulate_until_zero_grad():
     x = cg.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     (x * 3.0).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [5.0, 7.0])
+    np.testing.assert_allclose(x.grad.array, [5.0, 7.0])
     x.zero_grad()
     assert x.grad is None
 
@@ -87,9 +87,9 @@ def test_no_gradient_for_inputs_that_do_not_need_it():
 
 def test_backward_on_non_scalar_needs_a_gradient():
     x = cg.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="gradient is needed for a non-scalar output"):
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
         (x * 2.0).backward()
-    with pytest.raises(ValueError, match=r"gradient shape \(3,\) does not match"):
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad has shape \[3\]"):
         (x * 2.0).backward(np.ones(3))
 
 
@@ -146,17 +146,18 @@ def test_dims_out_of_range_raise_torchs_index_error(ours, theirs):
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda a: a.sum(axis=(0, 0)), ValueError, "sum: a dim appears more than once"),
+    (lambda a: a.sum(axis=(0, 0)), RuntimeError, "appearing multiple times"),
     (lambda a: a.sum(axis=1.0), TypeError, "sum: dim must be an int"),
     (lambda a: a.sum(axis=True), TypeError, "sum: dim must be an int"),
     (lambda a: a.permute(0, 0), ValueError, "permute: duplicate dims"),
     (lambda a: a.permute(0), ValueError, "permute: needs one dim per axis"),
-    (lambda a: a[:, :0].max(axis=1), ValueError, "max: cannot reduce over an empty dim"),
-    (lambda a: cg.tensor(np.array([1, 2])).mean(), TypeError, "mean: input must be floating"),
+    (lambda a: a[:, :0].max(axis=1), IndexError, "max"),
+    (lambda a: cg.tensor(np.array([1, 2])).mean(), RuntimeError, "mean"),
     (lambda a: cg.tensor(np.array([True])) - True, TypeError, "sub: subtraction of bool"),
     (lambda a: -cg.tensor(np.array([True])), TypeError, "neg: negation of a bool"),
     (lambda a: cg.tensor(np.array([2, 3])) ** -1, ValueError, "pow: integers to negative"),
-    (lambda a: a @ cg.tensor(np.ones((3, 2), np.float32)), TypeError, "matmul: both operands"),
+    (lambda a: a @ cg.tensor(np.ones((3, 2), np.float32)), RuntimeError,
+     "matmul: expected m1 and m2 to have the same dtype"),
 ])
 def test_bad_tensor_calls_are_refused(call, error, match):
     with pytest.raises(error, match=match):
@@ -184,10 +185,11 @@ def _promotion_cases():
             yield x, s
 
 
+@pytest.mark.parametrize("default", ["float32", "float64"])
 @pytest.mark.parametrize("left, right", list(_promotion_cases()))
 @pytest.mark.parametrize("op", ["add", "mul", "truediv", "lt"])
-def test_binary_op_dtypes_follow_torchs_promotion(left, right, op):
-    """torch with float64 as its default float type is the oracle (convgrad's default)."""
+def test_binary_op_dtypes_follow_torchs_promotion(left, right, op, default):
+    """torch with the same default float type is the oracle."""
     torch = import_torch()
     import operator
     fn = getattr(operator, op)
@@ -195,19 +197,21 @@ def test_binary_op_dtypes_follow_torchs_promotion(left, right, op):
     b = right if not isinstance(right, tuple) else (
         np.array([2, 1, 1]) if right[1] else np.array(2)).astype(right[0])
     tb = torch.tensor(b) if isinstance(b, np.ndarray) else b
-    torch.set_default_dtype(torch.float64)
+    torch.set_default_dtype(getattr(torch, default))
+    cg.set_default_dtype(getattr(cg, default))
     try:
         kind, _ = _torch_error(lambda: fn(torch.tensor(a), tb))
         want = None if kind else fn(torch.tensor(a), tb).numpy()
+        if want is None:
+            with pytest.raises((TypeError, ValueError, RuntimeError)):
+                fn(cg.tensor(a), b)
+            return
+        got = fn(cg.tensor(a), b)
     finally:
         torch.set_default_dtype(torch.float32)
-    if want is None:
-        with pytest.raises((TypeError, ValueError)):
-            fn(cg.tensor(a), b)
-        return
-    got = fn(cg.tensor(a), b)
+        cg.set_default_dtype(cg.float32)
     assert got.dtype == want.dtype
-    np.testing.assert_array_equal(got.data, want)
+    np.testing.assert_array_equal(got.array, want)
 
 
 def test_a_mixed_dtype_op_gives_each_gradient_its_tensors_dtype():
@@ -217,15 +221,15 @@ def test_a_mixed_dtype_op_gives_each_gradient_its_tensors_dtype():
     assert y.dtype == np.float64
     y.backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
-    assert (cg.tensor(np.array([1, 2], np.int32)) + 2.5).data.tolist() == [3.5, 4.5]
+    assert (cg.tensor(np.array([1, 2], np.int32)) + 2.5).array.tolist() == [3.5, 4.5]
 
 
 def test_relu_and_sigmoid_at_infinities_and_nan():
     x = cg.tensor(np.array([-np.inf, np.inf, np.nan, -40.0]), requires_grad=True)
-    np.testing.assert_array_equal(x.relu().data, [0.0, np.inf, np.nan, 0.0])
+    np.testing.assert_array_equal(x.relu().array, [0.0, np.inf, np.nan, 0.0])
     s = x.sigmoid()
-    np.testing.assert_array_equal(s.data[:3], [0.0, 1.0, np.nan])
-    assert s.data[3] == pytest.approx(4.248354255291589e-18, rel=1e-15)
+    np.testing.assert_array_equal(s.array[:3], [0.0, 1.0, np.nan])
+    assert s.array[3] == pytest.approx(4.248354255291589e-18, rel=1e-15)
 
 
 def test_bool_tensor_to_a_python_bool_power_is_torchs_shortcut():
@@ -235,7 +239,7 @@ def test_bool_tensor_to_a_python_bool_power_is_torchs_shortcut():
     a = np.array([True, False, True])
     for b in (True, False, 2):          # (2.0: float64 here, float32 in torch — issue 16)
         got, want = cg.tensor(a) ** b, torch.tensor(a) ** b
-        assert got.dtype == want.numpy().dtype and (got.data == want.numpy()).all(), b
+        assert got.dtype == want.numpy().dtype and (got.array == want.numpy()).all(), b
     with pytest.raises(TypeError, match="pow"):
         cg.tensor(a) ** cg.tensor(np.array(True))
 
@@ -247,7 +251,7 @@ def test_power_of_special_values_is_torchs(exponent):
     torch = import_torch()
     x = np.array([-np.inf, -0.0, 0.0, -0.4, 1.9, np.inf, np.nan], dtype=np.float32)
     with np.errstate(all="ignore"):
-        got = (cg.tensor(x) ** exponent).data
+        got = (cg.tensor(x) ** exponent).array
     want = (torch.tensor(x) ** exponent).numpy()
     assert got.dtype == want.dtype
     number = ~np.isnan(want)                   # (a NaN's sign bit means nothing)

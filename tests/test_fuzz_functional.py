@@ -57,14 +57,14 @@ def compare(ours, theirs, inputs, grad=True, tol=1e-10):
     ts = [torch.tensor(a, requires_grad=grad) for a in inputs]
     y = bounded(ours, *xs)
     ty = theirs(*ts)
-    assert_same(y.data, ty.detach().numpy(), "forward", tol, FLOOR)
+    assert_same(y.array, ty.detach().numpy(), "forward", tol, FLOOR)
     if grad and ty.requires_grad:
         g = np.random.default_rng(0).standard_normal(y.shape)
         gs = cg.grad(y, xs, cg.tensor(g))
         tgs = torch.autograd.grad(ty, ts, torch.tensor(g), allow_unused=True)
         for i, (a, b) in enumerate(zip(gs, tgs)):
             want = np.zeros(inputs[i].shape) if b is None else b.numpy()
-            assert_same(a.data, want, f"grad {i}", tol, GRAD_FLOOR)
+            assert_same(a.array, want, f"grad {i}", tol, GRAD_FLOOR)
 
 
 # ------------------------------------------------------------------------- valid input
@@ -208,14 +208,14 @@ def test_shape_and_layer_ops_match_torch(data):
 @given(p=st.floats(0.0, 1.0), shape=shapes(1, 3), seed=st.integers(0, 99))
 def test_dropout_keeps_or_zeroes_and_scales(p, shape, seed):
     x = np.random.default_rng(seed).standard_normal(shape) + 3.0
-    y = bounded(F.dropout, x, p).data
+    y = bounded(F.dropout, x, p).array
     kept = y != 0
     assert y.dtype == x.dtype
     if p < 1:
         np.testing.assert_allclose(y[kept], x[kept] / (1 - p), rtol=1e-15)
     else:
         assert not kept.any()
-    assert F.dropout(x, p, training=False).data is x
+    assert F.dropout(x, p, training=False).array is x
 
 
 # ------------------------------------------------------------------ arguments broken by rule

@@ -133,7 +133,7 @@ def test_layers_from_valid_arguments_match_torch(data):
         dil = np.broadcast_to(kwargs.get("dilation", 1), ks.shape)
         assume(all(n >= d * (k - 1) + 1 for n, k, d in zip(x.shape[2:], ks, dil)))
     y, ty = ours(x), theirs(torch.tensor(x))
-    assert_same(y.data, ty.detach().numpy(), name, 1e-10, 1e-6)
+    assert_same(y.array, ty.detach().numpy(), name, 1e-10, 1e-6)
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         assert_same(a, b.numpy(), f"{name} {k}", 1e-10, 1e-6)
 

@@ -48,7 +48,7 @@ def autograd(fn, arrays, dy):
     """Our forward and the gradients of ⟨y, dy⟩ for every array."""
     ts = [cg.tensor(a, requires_grad=True) for a in arrays]
     y = bounded(fn, *ts)
-    return (y.data, *(g.data for g in cg.grad(y, ts, cg.tensor(dy))))
+    return (y.array, *(g.array for g in cg.grad(y, ts, cg.tensor(dy))))
 
 
 # ----------------------------------------------------------------------------- valid input
@@ -126,8 +126,8 @@ def test_fuzz_layers_match_torch(layer_case):
     t_layer = getattr(torch.nn, name)(case.cin, case.cout, case.kernel, **kwargs).double()
     layer = bounded(getattr(nn, name), case.cin, case.cout, case.kernel, dtype=np.float64,
                     **kwargs)
-    layer.weight.data = t_layer.weight.detach().numpy().copy()
-    layer.bias.data = t_layer.bias.detach().numpy().copy()
+    layer.weight.array = t_layer.weight.detach().numpy().copy()
+    layer.bias.array = t_layer.bias.detach().numpy().copy()
     x = np.random.default_rng(case.seed).standard_normal((case.batch, case.cin, *case.size))
     tx = torch.tensor(x, requires_grad=True)
     ty = t_layer(tx)
@@ -136,10 +136,10 @@ def test_fuzz_layers_match_torch(layer_case):
     ours = cg.tensor(x, requires_grad=True)
     y = bounded(layer, ours)
     grads = cg.grad(y, [ours, layer.weight, layer.bias], cg.tensor(dy))
-    assert_same(y.data, ty.detach().numpy(), f"{name} forward")
+    assert_same(y.array, ty.detach().numpy(), f"{name} forward")
     for g, t, what in zip(grads, (tx.grad, t_layer.weight.grad, t_layer.bias.grad),
                           ("∂x", "∂weight", "∂bias")):
-        assert_same(g.data, t.numpy(), f"{name} {what}")
+        assert_same(g.array, t.numpy(), f"{name} {what}")
 
 
 # ----------------------------------------------------------------------------- NaN and inf

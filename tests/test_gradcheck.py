@@ -8,12 +8,12 @@ from convgrad.autograd import Tensor, make
 
 
 def square_with_wrong_grad(x):
-    return make(x.data ** 2, (x,), lambda g: (g * x * 3.0,), "bad_square")
+    return make(x.array ** 2, (x,), lambda g: (g * x * 3.0,), "bad_square")
 
 
 def square_with_constant_grad(x):
     """First derivative right (2x), but computed as a constant: the second derivative is lost."""
-    return make(x.data ** 2, (x,), lambda g: (g * Tensor(2 * x.data),), "frozen_square")
+    return make(x.array ** 2, (x,), lambda g: (g * Tensor(2 * x.array),), "frozen_square")
 
 
 def test_passes_a_correct_function_at_both_orders():

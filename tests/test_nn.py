@@ -43,13 +43,13 @@ def test_state_dict_moves_to_torch_and_gives_the_same_outputs_and_gradients(mode
     getattr(ours, mode)(), getattr(theirs, mode)()
     x = np.random.default_rng(1).standard_normal((3, 2, 8, 8))
     y, ty = ours(x), theirs(torch.tensor(x))
-    assert rel_err(y.data, ty.detach().numpy()) < 1e-12
+    assert rel_err(y.array, ty.detach().numpy()) < 1e-12
     weights = np.random.default_rng(2).standard_normal(y.shape)
     (y * weights).sum().backward()
     (ty * torch.tensor(weights)).sum().backward()
     for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
         # (the bias of a conv followed by batch norm has gradient 0 up to round-off)
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-9, atol=1e-14,
+        np.testing.assert_allclose(p.grad.array, tp.grad.numpy(), rtol=1e-9, atol=1e-14,
                                    err_msg=name)
     for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         assert rel_err(a, b.numpy()) < 1e-12, name          # running statistics too
@@ -60,7 +60,7 @@ def test_torch_state_dict_loads_into_convgrad():
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     ours.eval(), theirs.eval()
     x = np.random.default_rng(2).standard_normal((2, 2, 8, 8))
-    assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+    assert rel_err(ours(x).array, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
@@ -72,7 +72,7 @@ def test_padding_modes_match_torch(mode, ndim, padding):
     twin.load_state_dict(to_torch(layer.state_dict()))
     x = np.random.default_rng(3).standard_normal((2, 2) + (5,) * ndim)
     y = layer(cg.tensor(x, requires_grad=True))
-    assert rel_err(y.data, twin(torch.tensor(x)).detach().numpy()) < 1e-12
+    assert rel_err(y.array, twin(torch.tensor(x)).detach().numpy()) < 1e-12
 
 
 def test_conv_transpose_output_size_picks_output_padding():
@@ -82,7 +82,7 @@ def test_conv_transpose_output_size_picks_output_padding():
     x = np.random.default_rng(4).standard_normal((1, 2, 3, 3))
     y = layer(x, output_size=(10, 11))
     assert y.shape == (1, 2, 10, 11)
-    assert rel_err(y.data, twin(torch.tensor(x), output_size=(10, 11)).detach().numpy()) < 1e-12
+    assert rel_err(y.array, twin(torch.tensor(x), output_size=(10, 11)).detach().numpy()) < 1e-12
     with pytest.raises(ValueError, match="not reachable"):
         layer(x, output_size=(12, 9))
 
@@ -94,9 +94,9 @@ def test_batch_norm_options_match_torch(momentum, track):
     rng = np.random.default_rng(5)
     for _ in range(3):
         x = rng.standard_normal((4, 3, 2))
-        assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+        assert rel_err(ours(x).array, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
     ours.eval(), theirs.eval()
-    assert rel_err(ours(x).data, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
+    assert rel_err(ours(x).array, theirs(torch.tensor(x)).detach().numpy()) < 1e-12
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, err_msg=k)
 
@@ -105,12 +105,12 @@ def test_default_init_is_kaiming_uniform_and_seeded():
     cg.manual_seed(7)
     layer = nn.Conv2d(16, 32, 3)
     bound = 1 / np.sqrt(16 * 9)
-    w = layer.weight.data
+    w = layer.weight.array
     assert w.dtype == np.float32 and np.abs(w).max() <= bound
     assert abs(w.std() - bound / np.sqrt(3)) < 0.05 * bound
-    assert np.abs(layer.bias.data).max() <= bound
+    assert np.abs(layer.bias.array).max() <= bound
     cg.manual_seed(7)
-    np.testing.assert_array_equal(nn.Conv2d(16, 32, 3).weight.data, w)
+    np.testing.assert_array_equal(nn.Conv2d(16, 32, 3).weight.array, w)
 
 
 def test_modes_parameters_and_zero_grad():
@@ -119,7 +119,7 @@ def test_modes_parameters_and_zero_grad():
     model.eval()
     assert not any(m.training for m in model.modules())
     x = np.ones((2, 3), np.float32)
-    np.testing.assert_array_equal(model(x).data, model(x).data)       # dropout off
+    np.testing.assert_array_equal(model(x).array, model(x).array)       # dropout off
     model.train()
     model(x).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
@@ -137,10 +137,10 @@ def test_load_state_dict_errors_name_the_key_and_shapes():
     with pytest.raises(ValueError, match=r"'0.weight': checkpoint has \(2, 1, 2, 2\), the model "
                                          r"has \(2, 1, 3, 3\)"):
         model.load_state_dict({**state, "0.weight": np.zeros((2, 1, 2, 2))})
-    before = model[0].bias.data.copy()
+    before = model[0].bias.array.copy()
     with pytest.raises(ValueError):
         model.load_state_dict({"0.bias": np.ones(2), "0.weight": np.zeros((1,))})
-    np.testing.assert_array_equal(model[0].bias.data, before)          # nothing half-loaded
+    np.testing.assert_array_equal(model[0].bias.array, before)          # nothing half-loaded
 
 
 @pytest.mark.parametrize("build, match", [
@@ -168,8 +168,8 @@ def test_linear_with_no_inputs_is_its_bias_as_in_torch():
     assert layer.weight.shape == tuple(twin.weight.shape) == (3, 0)
     twin.load_state_dict(to_torch(layer.state_dict()))
     x = np.ones((2, 0))
-    np.testing.assert_array_equal(layer(x).data, twin(torch.tensor(x)).detach().numpy())
-    np.testing.assert_array_equal(layer(x).data, np.broadcast_to(layer.bias.data, (2, 3)))
+    np.testing.assert_array_equal(layer(x).array, twin(torch.tensor(x)).detach().numpy())
+    np.testing.assert_array_equal(layer(x).array, np.broadcast_to(layer.bias.array, (2, 3)))
 
 
 @pytest.mark.parametrize("build, error, match", [
@@ -230,6 +230,6 @@ def test_load_state_dict_not_strict_reports_the_keys_like_torch():
     theirs = twin.load_state_dict(to_torch(state), strict=False)
     assert ours.missing_keys == theirs.missing_keys == ["0.bias"]
     assert ours.unexpected_keys == theirs.unexpected_keys == ["extra"]
-    np.testing.assert_array_equal(model[0].weight.data, 1.0)
+    np.testing.assert_array_equal(model[0].weight.array, 1.0)
     with pytest.raises(TypeError, match="strict must be True or False"):
         model.load_state_dict(state, strict="no")

@@ -40,11 +40,11 @@ FIRST_CALL = textwrap.dedent("""
         x = cg.tensor(data["x"], requires_grad=True)
         c, d = nn.Conv2d(16, 16, 3), nn.Conv2d(16, 16, 3, groups=16)
         for m, p in ((c, "c"), (d, "d")):
-            m.weight.data, m.bias.data = data[p + "w"], data[p + "b"]
+            m.weight.array, m.bias.array = data[p + "w"], data[p + "b"]
         y = d(c(x))
         y.sum().backward()
-        return [y.data, x.grad.data, c.weight.grad.data, c.bias.grad.data,
-                d.weight.grad.data]
+        return [y.array, x.grad.array, c.weight.grad.array, c.bias.grad.array,
+                d.weight.grad.array]
 
     first = passes()
     report = {"first": warmup.state((3, 3), "float32"), "ran_first": sorted(set(ran))}

@@ -874,9 +874,9 @@ def test_transposed_layer_with_output_padding_past_the_stride():
     torch = import_torch()
     layer = nn.ConvTranspose1d(2, 3, 2, dilation=2, output_padding=1, dtype=np.float64)
     t = torch.nn.functional.conv_transpose1d(
-        torch.ones(1, 2, 3, dtype=torch.float64), torch.tensor(layer.weight.data),
-        torch.tensor(layer.bias.data), dilation=2, output_padding=1)
-    assert_close(layer(np.ones((1, 2, 3))).data, t.numpy(), "float64", "ConvTranspose1d")
+        torch.ones(1, 2, 3, dtype=torch.float64), torch.tensor(layer.weight.array),
+        torch.tensor(layer.bias.array), dilation=2, output_padding=1)
+    assert_close(layer(np.ones((1, 2, 3))).array, t.numpy(), "float64", "ConvTranspose1d")
 
 
 def test_a_nan_weight_tap_stays_local_in_the_transposed_conv():

@@ -23,7 +23,7 @@ def trajectory(make_cg, make_torch, steps=6):
             loss = ((r.reshape(8) - bm) ** 4).mean()
             loss.backward()
             o.step()
-    return w.data, tw.detach().numpy()
+    return w.array, tw.detach().numpy()
 
 
 @pytest.mark.parametrize("name, kwargs", [

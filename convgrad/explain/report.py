@@ -94,7 +94,7 @@ def build(config: ExplainConfig, max_equations: int = DEFAULT_MAX_EQUATIONS,
 
 def chain_rule(x: float, y: float, z: float) -> dict:
     """f = (x + y)·z through convgrad's own autograd: forward values and every gradient."""
-    from ..autograd import tensor  # noqa: PLC0415
+    from ..creation import tensor  # noqa: PLC0415
 
     tx, ty, tz = (tensor(float(v), requires_grad=True) for v in (x, y, z))
     q = tx + ty

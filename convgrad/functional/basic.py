@@ -18,7 +18,7 @@ def linear(input, weight, bias=None) -> Tensor:
     """``y = x wᵀ + b``: x (*, in), w (out, in), b (out,) → (*, out)."""
     x, w = checks.tensor("linear", "input", input), checks.tensor("linear", "weight", weight)
     b = None if bias is None else checks.tensor("linear", "bias", bias)
-    check_arrays("linear", input=x.data, weight=w.data, bias=None if b is None else b.data)
+    check_arrays("linear", input=x.array, weight=w.array, bias=None if b is None else b.array)
     if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input (*, in_features) and weight (out_features, in_features) "
                          f"must agree on in_features, got input {x.shape}, weight {w.shape}")
@@ -86,7 +86,7 @@ def pad_sides(x: Tensor, pads, mode: str = "constant", value: float = 0.0) -> Te
     lead = x.ndim - len(pads)
     if mode == "constant":
         back = [(-lo, -hi) for lo, hi in pads]
-        return make(pad_or_crop(x.data, pads, value), (x,),
+        return make(pad_or_crop(x.array, pads, value), (x,),
                     lambda g: (pad_sides(g, back),), "pad")
     crops = [(min(lo, 0), min(hi, 0)) for lo, hi in pads]
     grows = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, make
+from ..autograd import Tensor, make
+from ..creation import as_tensor
+from ..methods.shape import broadcast_to
 from ..ops.conv import conv_grad_bias as _bias_grad
 from ..ops.conv import (
     conv_with,
@@ -32,7 +34,6 @@ from ..ops.conv import (
     prepare_conv,
     prepare_transpose,
 )
-from ..tensor_ops import broadcast_to
 
 
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -47,7 +48,7 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     b = None if bias is None else _tensor("conv", "bias", bias)
     geo = _geo
     if geo is None:
-        geo = prepare_conv("conv", x.data, w.data, None if b is None else b.data, stride,
+        geo = prepare_conv("conv", x.array, w.array, None if b is None else b.array, stride,
                            padding, dilation, groups)[3]
     parents = (x, w) if b is None else (x, w, b)
 
@@ -56,7 +57,7 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                 conv_grad_weight(x, g, w.shape, _geo=geo) if w.requires_grad else None,
                 conv_grad_bias(g) if b is not None and b.requires_grad else None)
     # the bias is added in place inside ops.conv: no second pass over the output
-    return make(conv_with(geo, x.data, w.data, None if b is None else b.data), parents,
+    return make(conv_with(geo, x.array, w.array, None if b is None else b.array), parents,
                 backward, "conv")
 
 
@@ -67,9 +68,9 @@ def conv_grad_input(dy, weight, input_shape, stride=1, padding=0, dilation=1, gr
     w = _tensor("conv_grad_input", "weight", weight)
     geo = _geo
     if geo is None:
-        geo = grad_geometry("conv_grad_input", input_shape, w.shape, dy.data, stride,
+        geo = grad_geometry("conv_grad_input", input_shape, w.shape, dy.array, stride,
                             padding, dilation, groups)
-    return make(grad_input_with(geo, dy.data, w.data), (dy, w),
+    return make(grad_input_with(geo, dy.array, w.array), (dy, w),
                 lambda h: (conv(h, w, _geo=geo) if dy.requires_grad else None,
                            conv_grad_weight(h, dy, w.shape, _geo=geo) if w.requires_grad
                            else None), "conv_grad_input")
@@ -82,9 +83,9 @@ def conv_grad_weight(input, dy, weight_shape, stride=1, padding=0, dilation=1, g
     dy = _tensor("conv_grad_weight", "dy", dy)
     geo = _geo
     if geo is None:
-        geo = grad_geometry("conv_grad_weight", x.shape, weight_shape, dy.data, stride,
+        geo = grad_geometry("conv_grad_weight", x.shape, weight_shape, dy.array, stride,
                             padding, dilation, groups)
-    return make(grad_weight_with(geo, x.data, dy.data), (x, dy),
+    return make(grad_weight_with(geo, x.array, dy.array), (x, dy),
                 lambda h: (conv_grad_input(dy, h, x.shape, _geo=geo) if x.requires_grad
                            else None,
                            conv(x, h, _geo=geo) if dy.requires_grad else None),
@@ -96,7 +97,7 @@ def conv_grad_bias(dy) -> Tensor:
     spreads h[o] back over every (n, p)."""
     dy = _tensor("conv_grad_bias", "dy", dy)
     keep = (1, -1) + (1,) * (dy.ndim - 2)
-    return make(_bias_grad(dy.data), (dy,),
+    return make(_bias_grad(dy.array), (dy,),
                 lambda h: (broadcast_to(h.reshape(*keep), dy.shape),), "conv_grad_bias")
 
 
@@ -110,7 +111,7 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
     op = "conv_transpose"
     x, w = _tensor(op, "input", input), _tensor(op, "weight", weight)
     b = None if bias is None else _tensor(op, "bias", bias)
-    geo = prepare_transpose(op, x.data, w.data, None if b is None else b.data, stride, padding,
+    geo = prepare_transpose(op, x.array, w.array, None if b is None else b.array, stride, padding,
                             output_padding, groups, dilation)[3]
     y = conv_grad_input(x, w, geo.input_shape, _geo=geo)
     return y if b is None else y + b.reshape(-1, *(1,) * (y.ndim - 2))
@@ -127,9 +128,9 @@ def _tensor(op: str, name: str, value) -> Tensor:
 def _fixed_rank(fn, ndim: int, name: str):
     def wrapper(input, weight, *args, **kwargs) -> Tensor:
         for label, t in (("input", input), ("weight", weight)):
-            rank = np.ndim(t.data if isinstance(t, Tensor) else t)
+            rank = np.ndim(t.array if isinstance(t, Tensor) else t)
             if rank != ndim + 2:
-                shape = np.shape(t.data if isinstance(t, Tensor) else t)
+                shape = np.shape(t.array if isinstance(t, Tensor) else t)
                 raise ValueError(f"{name}: {label} must have {ndim + 2} dims (N/C_out, C, "
                                  f"{ndim} spatial), got shape {shape}")
         return fn(input, weight, *args, **kwargs)

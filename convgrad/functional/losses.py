@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from ..methods.elementwise import where
+from ..methods.indexing import take_along_axis
 from ..ops.geometry import check_arrays
-from ..tensor_ops import take_along_axis, where
 from . import checks
 from .activations import log_softmax
 
@@ -42,13 +43,13 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     classes = z.shape[1]
     w = _weight("cross_entropy", weight, z)
     if t.dtype.kind == "f" and t.shape == z.shape:            # class probabilities
-        check_arrays("cross_entropy", input=z.data, target=t)
+        check_arrays("cross_entropy", input=z.array, target=t)
         p = t * (1 - label_smoothing) + label_smoothing / classes
         per_class = logp * Tensor(p.astype(z.dtype))
         if w is not None:
             per_class = per_class * w.reshape(1, -1, *(1,) * (z.ndim - 2))
         losses = -per_class.sum(axis=1)
-        return _reduce(losses, reduction, float(losses.size) if reduction == "mean" else None)
+        return _reduce(losses, reduction, float(losses.numel()) if reduction == "mean" else None)
     nll = nll_loss(logp, t, w, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
@@ -56,7 +57,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     per_class = logp if w is None else logp * w.reshape(1, -1, *(1,) * (z.ndim - 2))
     smooth = where(keep, -per_class.sum(axis=1), 0.0)          # ignored rows are not read
     if reduction == "mean":
-        total = (w.data[t[keep]].sum() if w is not None else keep.sum())
+        total = (w.array[t[keep]].sum() if w is not None else keep.sum())
         smooth = _mean_over(smooth, keep.astype(z.dtype), keep, total)
     elif reduction == "sum":
         smooth = smooth.sum()
@@ -94,7 +95,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     picked = take_along_axis(logp, np.expand_dims(safe, 1), 1).reshape(t.shape)
     scale = keep.astype(logp.dtype)
     if w is not None:
-        scale = scale * w.data[safe]
+        scale = scale * w.array[safe]
     if keep.all():                                             # the common case: no mask
         losses = -picked * Tensor(scale) if w is not None else -picked
         return _reduce(losses, reduction, float(scale.sum()) if reduction == "mean" else None)
@@ -107,12 +108,12 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Squared error ``(x − y)²``, reduced."""
     x, y = checks.tensor("mse_loss", "input", input), checks.tensor("mse_loss", "target", target)
-    check_arrays("mse_loss", input=x.data, target=y.data)
+    check_arrays("mse_loss", input=x.array, target=y.array)
     _check_reduction("mse_loss", reduction)
     if x.shape != y.shape:
         raise ValueError(f"mse_loss: input {x.shape} and target {y.shape} must have one shape")
     diff = x - y
-    return _reduce(diff * diff, reduction, float(diff.size) if reduction == "mean" else None)
+    return _reduce(diff * diff, reduction, float(diff.numel()) if reduction == "mean" else None)
 
 
 def _mean_over(terms: Tensor, multipliers: np.ndarray, keep: np.ndarray, total) -> Tensor:
@@ -137,7 +138,7 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 def _target(op: str, target) -> np.ndarray:
     if isinstance(target, Tensor):
-        return target.data
+        return target.array
     if target is None or isinstance(target, (str, bytes, dict)):
         raise TypeError(f"{op}: target must be a Tensor or an array, got "
                         f"{type(target).__name__}")
@@ -149,7 +150,7 @@ def _weight(op: str, weight, logits: Tensor) -> Tensor | None:
     if weight is None:
         return None
     w = checks.tensor(op, "weight", weight)
-    check_arrays(op, input=logits.data, weight=w.data)
+    check_arrays(op, input=logits.array, weight=w.array)
     classes = logits.shape[1]
     if w.shape != (classes,):
         raise ValueError(f"{op}: weight must have shape (C,) = ({classes},) — one weight per "

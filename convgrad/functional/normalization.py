@@ -32,7 +32,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
                 raise TypeError(f"{op}: {name} must be an ndarray or a Tensor (it is updated in "
                                 f"place), got {type(s).__name__}")
             given[name] = checks.tensor(op, name, s)
-    check_arrays(op, input=x.data, **{k: v.data for k, v in given.items()})
+    check_arrays(op, input=x.array, **{k: v.array for k, v in given.items()})
     running_mean, running_var = given.get("running_mean"), given.get("running_var")
     weight, bias = given.get("weight"), given.get("bias")
     if x.ndim < 2:
@@ -54,9 +54,9 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         centered = x - mean
         var = (centered * centered).mean(axis=axes, keepdims=True)
         with no_grad():
-            for s, value in zip(stats, (mean.data, var.data * count / (count - 1))):
+            for s, value in zip(stats, (mean.array, var.array * count / (count - 1))):
                 if s is not None:
-                    s.data[...] = (1 - momentum) * s.data + momentum * value.reshape(-1)
+                    s.array[...] = (1 - momentum) * s.array + momentum * value.reshape(-1)
     else:
         if stats[0] is None or stats[1] is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..methods.indexing import take_along_axis
 from ..ops.geometry import as_tuple, check_arrays, effective_kernel
 from ..ops.windows import fold_windows, sliding_windows
-from ..tensor_ops import take_along_axis
 from . import checks
 from .basic import pad_sides
 
@@ -36,7 +36,7 @@ def unfold(input, kernel, stride, dilation) -> Tensor:
         if effective_kernel(k, d) > n:
             raise ValueError(f"unfold: window {kernel} (dilation {dilation}) is larger than "
                              f"the input's last axes {size}")
-    return make(sliding_windows(x.data, kernel, stride, dilation), (x,),
+    return make(sliding_windows(x.array, kernel, stride, dilation), (x,),
                 lambda g: (fold(g, size, stride, dilation),), "unfold")
 
 
@@ -54,7 +54,7 @@ def fold(windows, size, stride, dilation) -> Tensor:
         if m != (n - effective_kernel(k, d)) // s + 1 or k < 1:
             raise ValueError(f"fold: windows of shape {w.shape} do not tile size {size} with "
                              f"stride {stride}, dilation {dilation}")
-    return make(fold_windows(w.data, size, stride, dilation), (w,),
+    return make(fold_windows(w.array, size, stride, dilation), (w,),
                 lambda h: (unfold(h, kernel, stride, dilation),), "fold")
 
 
@@ -77,11 +77,11 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     xp = pad_sides(x, pads, value=-np.inf)
     windows = unfold(xp, kernel, stride, dilation)
     flat = windows.reshape(*windows.shape[: x.ndim], -1)
-    first_max = flat.data.argmax(axis=-1)[..., None]
-    lost = np.take_along_axis(flat.data, first_max, -1) == -np.inf
+    first_max = flat.array.argmax(axis=-1)[..., None]
+    lost = np.take_along_axis(flat.array, first_max, -1) == -np.inf
     if lost.any():      # all −inf: torch's gradient goes to the first element inside x, not
         inside = pad_sides(Tensor(np.ones(x.shape, np.int8)), pads, value=0)   # a padding
-        first_inside = unfold(inside, kernel, stride, dilation).data.reshape(flat.shape)
+        first_inside = unfold(inside, kernel, stride, dilation).array.reshape(flat.shape)
         first_max = np.where(lost, first_inside.argmax(axis=-1)[..., None], first_max)
     return take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
 
@@ -113,7 +113,7 @@ def _pool_geometry(op, x: Tensor, kernel_size, stride, padding, dilation, ceil_m
     if x.ndim != ndim + 2:
         raise ValueError(f"{op}: input must have shape (N, C, {ndim} spatial dims), got "
                          f"{x.shape}")
-    check_arrays(op, input=x.data)
+    check_arrays(op, input=x.array)
     ceil_mode = checks.boolean(op, "ceil_mode", ceil_mode)
     kernel = as_tuple(kernel_size, ndim, "kernel_size", op)
     stride = kernel if stride is None else as_tuple(stride, ndim, "stride", op)

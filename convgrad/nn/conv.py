@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..autograd import as_tensor
+from ..autograd import Tensor
 from ..ops.geometry import PADDING_STRINGS, as_tuple, resolve_padding
 from . import init
 from .module import Module, Parameter
@@ -83,7 +83,7 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     def forward(self, x):
         name = type(self).__name__
-        x = as_tensor(x)
+        x = _tensor(x)
         if x.ndim != self.ndim + 2:
             raise ValueError(f"{name}: input must have shape (N, C, {self.ndim} spatial dims), "
                              f"got {x.shape}")
@@ -104,7 +104,7 @@ class _ConvTranspose(_ConvNd):
         """``output_size`` (spatial, or full shape) picks output_padding like PyTorch."""
         extra = self.output_padding
         if output_size is not None:
-            x_shape = np.shape(x.data if hasattr(x, "data") else x)
+            x_shape = np.shape(x.array if isinstance(x, Tensor) else x)
             size = tuple(output_size)[-self.ndim:]
             pads = resolve_padding(self.padding, x_shape[2:], self.kernel_size, self.stride,
                                    self.dilation, type(self).__name__, allow_strings=("valid",))
@@ -158,3 +158,8 @@ def _transpose_layer(ndim: int):
 
 
 ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = (_transpose_layer(n) for n in (1, 2, 3))
+
+
+def _tensor(x) -> Tensor:
+    """x as a Tensor (an ndarray wrapped as it is; bad input is refused by the op, by name)."""
+    return x if isinstance(x, Tensor) else Tensor.wrap(np.asarray(x))

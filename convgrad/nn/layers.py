@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..autograd import as_tensor
+from ..autograd import Tensor
 from ..functional import checks
 from ..functional.losses import REDUCTIONS
 from ..ops.geometry import as_tuple
@@ -108,7 +108,7 @@ def _dim(op, name, value):
 Softmax = _elementwise("Softmax", F.softmax, "softmax along dim", {"dim": _dim}, dim=None)
 LogSoftmax = _elementwise("LogSoftmax", F.log_softmax, "log-softmax along dim", {"dim": _dim},
                           dim=None)
-Identity = _elementwise("Identity", lambda x: as_tensor(x), "x unchanged")
+Identity = _elementwise("Identity", lambda x: _tensor(x), "x unchanged")
 Flatten = _elementwise("Flatten", F.flatten, "merge axes start_dim..end_dim",
                        {"start_dim": _int, "end_dim": _int}, start_dim=1, end_dim=-1)
 
@@ -188,7 +188,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
 
     def forward(self, x):
-        x = as_tensor(x)
+        x = _tensor(x)
         name = type(self).__name__
         if x.ndim not in self.ndims or x.shape[1] != self.num_features:
             raise ValueError(f"{name}: input must have {' or '.join(map(str, self.ndims))} dims "
@@ -250,3 +250,8 @@ class MSELoss(Module):
 
     def forward(self, x, target):
         return F.mse_loss(x, target, self.reduction)
+
+
+def _tensor(x) -> Tensor:
+    """x as a Tensor (an ndarray wrapped as it is; bad input is refused by the op, by name)."""
+    return x if isinstance(x, Tensor) else Tensor.wrap(np.asarray(x))

@@ -9,6 +9,7 @@ from typing import Iterator, Mapping, NamedTuple
 import numpy as np
 
 from ..autograd import Tensor
+from ..semantics import get_default_dtype
 
 
 class IncompatibleKeys(NamedTuple):
@@ -20,7 +21,7 @@ class IncompatibleKeys(NamedTuple):
 def _state_array(op: str, key: str, value) -> np.ndarray:
     """A state-dict entry as a numeric ndarray (bool, integer or float), or a TypeError."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if value is None or isinstance(value, (str, bytes, dict, set)):
         raise TypeError(f"{op}: '{key}' must be an array, got {type(value).__name__}")
     try:
@@ -35,12 +36,15 @@ def _state_array(op: str, key: str, value) -> np.ndarray:
 class Parameter(Tensor):
     """A Tensor that a Module registers as trainable (``requires_grad=True``)."""
 
-    def __init__(self, data, requires_grad: bool = True):
-        super().__init__(np.array(data.data if isinstance(data, Tensor) else data),
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            data = np.zeros(0, dtype=get_default_dtype())
+        super().__init__(data.array if isinstance(data, Tensor) else data,   # shares memory
                          requires_grad=requires_grad)
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+        from ..autograd.printing import parameter_repr  # noqa: PLC0415
+        return parameter_repr(self)
 
 
 class Module:
@@ -135,7 +139,7 @@ class Module:
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
-                    p.data, p.grad = p.data.astype(dtype), None
+                    p.array, p.grad = p.array.astype(dtype), None
             for name, b in list(m._buffers.items()):
                 if b is not None and b.dtype.kind == "f":
                     m.register_buffer(name, b.astype(dtype))
@@ -155,7 +159,7 @@ class Module:
             for registry in (module._parameters, module._buffers):
                 for name, value in registry.items():
                     if value is not None:
-                        array = value.data if isinstance(value, Tensor) else value
+                        array = value.array if isinstance(value, Tensor) else value
                         state[f"{prefix}.{name}" if prefix else name] = np.array(array)
         return state
 
@@ -195,7 +199,7 @@ class Module:
             if key not in targets:
                 continue
             current = targets[key][3]
-            current = current.data if isinstance(current, Tensor) else current
+            current = current.array if isinstance(current, Tensor) else current
             if array.shape != current.shape:
                 raise ValueError(f"{op}: shape mismatch for '{key}': checkpoint has "
                                  f"{array.shape}, the model has {current.shape}")
@@ -204,7 +208,7 @@ class Module:
                 continue
             module, registry, name, current = targets[key]
             if isinstance(current, Tensor):
-                current.data = array.astype(current.dtype, copy=True)
+                current.array = array.astype(current.dtype, copy=True)
             else:
                 module.register_buffer(name, array.astype(current.dtype, copy=True))
         return IncompatibleKeys(missing, unexpected)
