@@ -60,8 +60,7 @@ def _freed(op: str):
 
 
 def _check_versions(node: Tensor) -> None:
-    stale = [(p, v) for p, v in zip(node._parents, node._versions) if p._vc[0] != v]
-    stale = [(p._vc[0], v) for p, v in stale]
+    stale = [(p._vc[0], v) for p, v in zip(node._parents, node._versions) if p._vc[0] != v]
     if node._out_version is not None and node._out_version[0][0] != node._out_version[1]:
         stale.append((node._out_version[0][0], node._out_version[1]))
     if stale:

@@ -44,12 +44,13 @@ def permute(a, *axes) -> Tensor:
 
 
 def swapaxes(a, i: int, j: int) -> Tensor:
-    axes = list(range(a.ndim))
+    """Dims i and j exchanged (torch.transpose): a view; its own inverse, so the backward
+    swaps them back."""
     i, j = normalize_dim(i, a.ndim, "swapaxes"), normalize_dim(j, a.ndim, "swapaxes")
     if a.ndim == 0:
         return a
-    axes[i], axes[j] = axes[j], axes[i]
-    return permute(a, axes)
+    return make(a.array.swapaxes(i, j), (a,), lambda g: (swapaxes(g, i, j),), "transpose",
+                view=lambda b: swapaxes(b, i, j))
 
 
 def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
