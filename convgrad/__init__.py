@@ -5,30 +5,28 @@ README's "PyTorch compatibility"). Each module below lists its public names in `
 """
 
 from . import methods  # noqa: F401, I001  (first: attaches the Tensor's methods)
-from . import accelerator, autograd, cuda, functional, nn, ops, optim
+from . import (accelerator, autograd, backends, cuda, functional, linalg, nn, ops, optim,
+               special, testing)
 from .autograd import (Size, Tensor, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .creation import *  # noqa: F403
 from .device import device
 from .dtypes import *  # noqa: F403
 from .gradcheck import GradcheckError, gradcheck
-from .methods.elementwise import *  # noqa: F403
-from .methods.indexing import *  # noqa: F403
-from .methods.inplace_ops import *  # noqa: F403
-from .methods.linalg import *  # noqa: F403
-from .methods.ordering import *  # noqa: F403
-from .methods.reduction import *  # noqa: F403
-from .methods.shape import *  # noqa: F403
 from .random import *  # noqa: F403
+from .methods.out import with_out as _with_out
 from .semantics import get_default_dtype, set_default_dtype
 from .serialization import load, save
 from . import creation, dtypes, random
 
 __version__ = "0.1.0"
+for _module in methods.MODULES:              # the top-level twins, each with torch's out=
+    globals().update({_name: _with_out(getattr(_module, _name), _name)
+                      for _name in _module.__all__})
 __all__ = ["autograd", "ops", "functional", "nn", "optim", "Tensor", "Size", "grad", "no_grad",
            "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled", "device",
            "gradcheck", "GradcheckError", "get_default_dtype", "set_default_dtype", "save",
            "load", "__version__",
-           "cuda", "accelerator",
+           "cuda", "accelerator", "backends", "linalg", "special", "testing",
            *creation.__all__, *dtypes.__all__, *random.__all__,
            *(name for module in methods.MODULES for name in module.__all__)]

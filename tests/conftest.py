@@ -12,3 +12,7 @@ settings.register_profile("default", deadline=None, max_examples=100,
 settings.register_profile("ci", deadline=None, max_examples=300, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# tests/tutorials/ holds PyTorch tutorial scripts that test_tutorials.py runs under both torch and
+# convgrad; they are data, not test modules (and not doctest modules).
+collect_ignore_glob = ["tutorials/*"]

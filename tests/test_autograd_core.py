@@ -248,6 +248,21 @@ def test_grad_fn_names_the_op_and_leaves_have_none():
     assert cg.tensor([1.0]).is_leaf
 
 
+NAMED_OPS = {"rsub": lambda t: 1 - t, "select": lambda t: t[0], "slice": lambda t: t[:, 1:],
+             "int then slice": lambda t: t[0, 1:], "advanced": lambda t: t[[0]],
+             "None": lambda t: t[None], "ellipsis": lambda t: t[..., 0],
+             "sum over dim": lambda t: t.sum(1), "mean over dim": lambda t: t.mean(0),
+             "reshape": lambda t: t.reshape(12), "norm": lambda t: t.norm(),
+             "log1p": lambda t: t.log1p(), "expm1": lambda t: t.expm1(),
+             "transpose": lambda t: t.transpose(0, 1), "matmul": lambda t: t @ t.T}
+
+
+@pytest.mark.parametrize("case", NAMED_OPS)
+def test_grad_fn_names_are_torchs(case):
+    c, t = pair(np.arange(12.0).reshape(3, 4) + 1)
+    assert NAMED_OPS[case](c).grad_fn.name() == NAMED_OPS[case](t).grad_fn.name()
+
+
 def test_requires_grad_rules():
     with pytest.raises(RuntimeError, match="floating point"):
         cg.tensor([1, 2], requires_grad=True)

@@ -122,7 +122,7 @@ def test_binary_operators_follow_torchs_promotion_and_values(a, b, op):
     if error is not None:
         try:
             bounded(fn, ours, b)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RuntimeError):
             return
         raise AssertionError(f"{a!r} {op} {b!r} was accepted; torch: {error}")
     got = bounded(fn, ours, b)
@@ -146,7 +146,7 @@ def test_unary_ops_propagate_nan_and_inf_like_torch(data):
     if error is not None:
         try:
             bounded(ours, cg.tensor(x))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RuntimeError):
             return
         raise AssertionError(f"{name} of {x.dtype} was accepted; torch: {error}")
     with np.errstate(all="ignore"):

@@ -13,10 +13,14 @@ import numpy as np
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor
 
-_TORCH_NAMES = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "neg": "Neg",
-                "pow": "Pow", "matmul": "Mm", "getitem": "Index", "to": "ToCopy",
-                "relu": "Relu", "abs": "Abs", "sum": "Sum", "mean": "Mean", "max": "Max",
+_TORCH_NAMES = {"add": "Add", "sub": "Sub", "rsub": "RsubBackward1", "mul": "Mul", "div": "Div",
+                "neg": "Neg", "pow": "Pow", "matmul": "Mm", "getitem": "Index",
+                "select": "Select", "slice": "Slice", "reshape": "View", "to": "ToCopy",
+                "relu": "Relu", "abs": "Abs", "sum": "Sum", "sum_dim": "SumBackward1",
+                "mean": "Mean", "mean_dim": "MeanBackward1", "max": "Max",
+                "norm": "LinalgVectorNorm", "log1p": "Log1P", "expm1": "Expm1Backward0",
                 "conv": "Convolution", "conv_transpose": "Convolution"}
+"""op name → torch's node name (a name ending in a digit is complete: torch's overload)."""
 
 
 class Node:
@@ -29,8 +33,8 @@ class Node:
         op = self._tensor._op
         if op[:1].isupper():            # autograd.Function outputs: torch's "<Name>Backward"
             return op
-        return _TORCH_NAMES.get(op, "".join(p.capitalize() for p in op.split("_"))) + \
-            "Backward0"
+        name = _TORCH_NAMES.get(op) or "".join(p.capitalize() for p in op.split("_"))
+        return name if name[-1].isdigit() else name + "Backward0"
 
     @property
     def next_functions(self) -> tuple:

@@ -75,7 +75,7 @@ def modify(t: Tensor, compute: Callable[[Tensor], Tensor], op: str, *,
     if not (new._requires_grad or base._requires_grad):
         _write(t, new, op)
         return t
-    region = np.zeros(base.array.shape, bool)
+    region = np.zeros_like(base.array, dtype=bool)
     with no_grad():
         t._view_fn(Tensor.wrap(region)).array[...] = True
     keep = Tensor.wrap((~region).astype(base.array.dtype))

@@ -41,13 +41,15 @@ def add(a, b) -> Tensor:
                 lambda g: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)), "add")
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b, *, op: str = "sub") -> Tensor:
     if any(isinstance(v, (bool, np.bool_)) or isinstance(v, (Tensor, np.ndarray))
            and v.dtype == bool for v in (a, b)):
-        raise TypeError("sub: subtraction of bool tensors is not supported (use ^ for xor)")
+        raise RuntimeError(f"{op}: Subtraction, the `-` operator, with a bool tensor is not "
+                           f"supported. If you are trying to invert a mask, use the `~` or "
+                           f"`logical_not()` operator instead.")
     a, b = _pair(a, b, "sub")
     return make(a.array - b.array, (a, b),
-                lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), "sub")
+                lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), op)
 
 
 def mul(a, b) -> Tensor:
@@ -70,8 +72,9 @@ def div(a, b) -> Tensor:
 
 def neg(a) -> Tensor:
     if a.dtype == bool:
-        raise TypeError("neg: negation of a bool tensor is not supported (use ~ to invert a "
-                        "mask)")
+        raise RuntimeError("neg: Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     return make(-a.array, (a,), lambda g: (-g,), "neg")
 
 
@@ -84,12 +87,13 @@ def power(a, b) -> Tensor:
     if a.dtype == bool:
         raise TypeError("pow: bool tensors have no power (torch refuses them too)")
     if a.dtype.kind in "iub" and (b.array < 0).any():
-        raise ValueError(f"pow: integers to negative integer powers are not allowed (dtype "
-                         f"{a.dtype}, exponent {b.array[b.array < 0].flat[0]})")
+        raise RuntimeError(f"pow: Integers to negative integer powers are not allowed (dtype "
+                           f"{a.dtype}, exponent {b.array[b.array < 0].flat[0]})")
     out = make(_pow(a.array, b.array), (a, b), None, "pow", saves_output=True)
-    out._backward = lambda g: (
-        unbroadcast(g * b * a ** (b - 1), a.shape) if a.requires_grad else None,
-        unbroadcast(g * out * log(a), b.shape) if b.requires_grad else None)
+    if out._requires_grad:
+        out._backward = lambda g: (
+            unbroadcast(g * b * a ** (b - 1), a.shape) if a.requires_grad else None,
+            unbroadcast(g * out * log(a), b.shape) if b.requires_grad else None)
     return out
 
 
@@ -106,7 +110,8 @@ def _pow(x: np.ndarray, e: np.ndarray) -> np.ndarray:
 def exp(a) -> Tensor:
     a = floating(a)
     out = make(np.exp(a.array), (a,), None, "exp", saves_output=True)
-    out._backward = lambda g: (g * out,)
+    if out._requires_grad:
+        out._backward = lambda g: (g * out,)
     return out
 
 
@@ -114,7 +119,8 @@ def expm1(a) -> Tensor:
     """``eˣ − 1``, exact for small x."""
     a = floating(a)
     out = make(np.expm1(a.array), (a,), None, "expm1", saves_output=True)
-    out._backward = lambda g: (g * (out + 1),)
+    if out._requires_grad:
+        out._backward = lambda g: (g * (out + 1),)
     return out
 
 
@@ -132,7 +138,8 @@ def log1p(a) -> Tensor:
 def tanh(a) -> Tensor:
     a = floating(a)
     out = make(np.tanh(a.array), (a,), None, "tanh", saves_output=True)
-    out._backward = lambda g: (g * (1 - out * out),)
+    if out._requires_grad:
+        out._backward = lambda g: (g * (1 - out * out),)
     return out
 
 
@@ -151,7 +158,8 @@ def sigmoid(a) -> Tensor:
         e = np.exp(x[tail])
         r[tail] = e / (1 + e)
     out = make(r, (a,), None, "sigmoid", saves_output=True)
-    out._backward = lambda g: (g * out * (1 - out),)
+    if out._requires_grad:
+        out._backward = lambda g: (g * out * (1 - out),)
     return out
 
 
@@ -195,6 +203,7 @@ def _attach() -> None:
     for name, fn in binary.items():
         setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
         setattr(Tensor, f"__r{name}__", lambda self, other, fn=fn: fn(other, self))
+    Tensor.__rsub__ = lambda self, other: sub(other, self, op="rsub")
     Tensor.__neg__ = neg
     for name in ("lt", "le", "gt", "ge", "eq", "ne"):     # comparisons: no grad
         op = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater",
@@ -206,6 +215,7 @@ def _attach() -> None:
     Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = (exp, log, tanh,
                                                                          sigmoid, relu)
     Tensor.abs = Tensor.__abs__ = abs_
+    Tensor.expm1, Tensor.log1p = expm1, log1p
 
 
 _attach()

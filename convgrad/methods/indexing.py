@@ -176,10 +176,18 @@ def _index(a: Tensor, idx: tuple, basic: bool, accumulate: bool) -> Tensor:
         raise _numpy_error(e, "index", a.shape) from None
     shape = a.array.shape
     if basic:
+        op = _basic_name(idx)
         return make(out, (a,), lambda g: (index_add_zeros(g, shape, idx, False, False),),
-                    "getitem", view=lambda b: _index(b, idx, True, False))
+                    op, view=lambda b: _index(b, idx, True, False))
     return make(out, (a,), lambda g: (index_add_zeros(g, shape, idx, False, accumulate),),
                 "index")
+
+
+def _basic_name(idx: tuple) -> str:
+    """torch's node for a basic index: Select (ints), Unsqueeze (None), Slice (otherwise)."""
+    kinds = {type(p) for p in idx if p is not Ellipsis and p != slice(None)}
+    return ("select" if kinds == {int} else "unsqueeze" if kinds == {type(None)} else
+            "slice" if kinds <= {int, slice, type(None)} else "getitem")
 
 
 def getitem(a: Tensor, index) -> Tensor:

@@ -325,7 +325,8 @@ def cumprod(input, dim: int, *, dtype=None) -> Tensor:
         return make(a.array.astype(acc), (a,), lambda g: (g,), "cumprod")
     out = make(np.cumprod(a.array, axis=d, dtype=acc), (a,), None, "cumprod",
                saves_output=True)
-    out._backward = lambda g: (_cumprod_grad(a, g, out, d),)
+    if out._requires_grad:
+        out._backward = lambda g: (_cumprod_grad(a, g, out, d),)
     return out
 
 

@@ -106,7 +106,8 @@ def sum_(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
         out = np.asarray(a.array.sum(dtype=acc))
     else:
         out = a.array.sum(axis=axes, keepdims=keepdim, dtype=acc)
-    return make(out, (a,), lambda g: (_expand(g, kept, a.shape),), "sum")
+    return make(out, (a,), lambda g: (_expand(g, kept, a.shape),),
+                "sum" if dim is None else "sum_dim")
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
@@ -129,7 +130,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.asarray(a.array.sum(axis=axes, keepdims=keepdim))
         out = np.divide(out, count, out=out) if out.ndim else np.asarray(out / count)
-    return make(out, (a,), lambda g: (_expand(g, kept, a.shape) / float(count or 1),), "mean")
+    return make(out, (a,), lambda g: (_expand(g, kept, a.shape) / float(count or 1),),
+                "mean" if dim is None else "mean_dim")
 
 
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -175,7 +177,8 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     kept = kept_shape(a.shape, (axis,))
     out = make(a.array.prod(axis=axis, keepdims=keepdim, dtype=acc), (a,), None, "prod",
                saves_output=True)
-    out._backward = lambda g: (_prod_grad(a, g.reshape(kept), out.reshape(kept), axis),)
+    if out._requires_grad:
+        out._backward = lambda g: (_prod_grad(a, g.reshape(kept), out.reshape(kept), axis),)
     return out
 
 
@@ -255,7 +258,8 @@ def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     out = make(_shape_out(out_kept, a.shape, axes, keepdim), (a,), None, "logsumexp",
                saves_output=True)
     from .elementwise import exp  # noqa: PLC0415  (elementwise imports this module)
-    out._backward = lambda g: (g.reshape(kept) * exp(a - out.reshape(kept)),)
+    if out._requires_grad:
+        out._backward = lambda g: (g.reshape(kept) * exp(a - out.reshape(kept)),)
     return out
 
 
@@ -308,7 +312,8 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         if p == 2:
             return (a * (g.reshape(kept) / safe),)
         return (a * abs_(a) ** (p - 2) * (g.reshape(kept) / safe ** (p - 1)),)
-    out._backward = backward
+    if out._requires_grad:
+        out._backward = backward
     return out
 
 

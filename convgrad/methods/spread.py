@@ -82,7 +82,8 @@ def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     kept = kept_shape(a.shape, axes)
     scale = 1.0 / dof if dof else float("inf")
     out = make(np.sqrt(v), (a,), None, "std", saves_output=True)
-    out._backward = lambda g: ((g / out).reshape(kept) * (a - mean(a, axes, True)) * scale,)
+    if out._requires_grad:
+        out._backward = lambda g: ((g / out).reshape(kept) * (a - mean(a, axes, True)) * scale,)
     return out
 
 
