@@ -6,7 +6,7 @@ README's "PyTorch compatibility"). Each module below lists its public names in `
 
 from . import methods  # noqa: F401, I001  (first: attaches the Tensor's methods)
 from . import (accelerator, autograd, backends, cuda, functional, linalg, nn, ops, optim,
-               special, testing)
+               special, testing, utils)
 from .autograd import (Size, Tensor, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .creation import *  # noqa: F403
@@ -20,13 +20,13 @@ from .serialization import load, save
 from . import creation, dtypes, random
 
 __version__ = "0.1.0"
-for _module in methods.MODULES:              # the top-level twins, each with torch's out=
-    globals().update({_name: _with_out(getattr(_module, _name), _name)
-                      for _name in _module.__all__})
+for _module in methods.MODULES:              # the top-level twins, functions with torch's out=
+    globals().update({_name: _with_out(_obj, _name) if callable(_obj) and not isinstance(
+        _obj, type) else _obj for _name in _module.__all__ for _obj in [getattr(_module, _name)]})
 __all__ = ["autograd", "ops", "functional", "nn", "optim", "Tensor", "Size", "grad", "no_grad",
            "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled", "device",
            "gradcheck", "GradcheckError", "get_default_dtype", "set_default_dtype", "save",
            "load", "__version__",
-           "cuda", "accelerator", "backends", "linalg", "special", "testing",
+           "cuda", "accelerator", "backends", "linalg", "special", "testing", "utils",
            *creation.__all__, *dtypes.__all__, *random.__all__,
            *(name for module in methods.MODULES for name in module.__all__)]

@@ -15,7 +15,6 @@ int32 = int = np.dtype(np.int32)             # noqa: A001
 int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)                    # noqa: A001
-finfo, iinfo = np.finfo, np.iinfo
 
 __all__ = ["float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
-           "int32", "int", "int64", "long", "uint8", "bool", "finfo", "iinfo"]
+           "int32", "int", "int64", "long", "uint8", "bool"]

@@ -83,8 +83,22 @@ class inference_mode(_GradMode):  # noqa: N801  (torch's name)
         self.mode = bool(mode)
         self.enabled = not self.mode
 
+    def __enter__(self):
+        self._previous_inference = is_inference_mode_enabled()
+        _mode.inference = self.mode
+        return super().__enter__()
+
+    def __exit__(self, *exc) -> None:
+        _mode.inference = self._previous_inference
+        super().__exit__(*exc)
+
     def _args(self) -> tuple:
         return (self.mode,)
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block is active in this thread."""
+    return getattr(_mode, "inference", False)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801  (torch's name)

@@ -52,6 +52,16 @@ _local = threading.local()
 _pool_lock = threading.Lock()
 
 
+def set_threads(n: int) -> None:
+    """Use ``n`` threads from now on (``convgrad.set_num_threads``); the pool is rebuilt."""
+    global THREADS, _pool
+    with _pool_lock:
+        THREADS = max(1, min(16, int(n)))
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=False)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
