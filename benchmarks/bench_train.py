@@ -33,7 +33,7 @@ def torch_twin(state):
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(64, 10))
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    model.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in state.items()})
     return model
 
 

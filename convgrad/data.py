@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .serialization import DEFLATE_MAX_RATIO
-from .serialization import load as load_archive
+from .archive import DEFLATE_MAX_RATIO
+from .archive import load_arrays as load_archive
 
 
 class DataError(ValueError):

@@ -1,318 +1,409 @@
-"""Checkpoints as plain ``.npz`` archives: written atomically, read with pickle disabled.
+"""``save`` / ``load`` with torch's signatures: checkpoints as ``.npz`` archives, never pickles.
 
-Format: a zip archive with one stored ``NAME.npy`` member (NumPy's ``.npy`` format, version 1 or
-2) per entry — what ``np.savez`` writes and ``np.load`` reads, for any string key. ``load``
-accepts exactly such archives (stored or deflated members, as ``np.savez_compressed`` writes);
-it reads every member's header first and checks its declared shape × itemsize against the
-member's size and the file before allocating anything, so a lying or hostile archive (a zip
-bomb, a 7 TiB declared shape, a pickle, a PyTorch file) is refused with one ``ValueError`` that
-names ``load``, never inflated or unpickled.
+Format (the zip/npy layer is ``convgrad.archive``):
 
-The archive layer (``write_archive`` / ``read_archive``: a flat ``{member: array}``) is kept
-apart from what ``save`` accepts, so that other members (a JSON description of a nested
-structure) and other formats (safetensors) can be added beside it.
+* A flat ``{str: Tensor or ndarray}`` dict (a model's ``state_dict()``) is written as
+  ``np.savez`` writes it — one ``KEY.npy`` member per key — so ``np.load(path)[key]`` reads it.
+* Anything else torch users save (a checkpoint dict with an epoch, an optimizer's and a
+  scheduler's state dicts, a list, a number ...) is written as numbered array members
+  ``0.npy``, ``1.npy``, ... (one per distinct array; a tensor saved twice is stored once) plus
+  one member ``__structure__.json``: ``{"format": "convgrad.structure", "version": 1,
+  "root": NODE}`` where NODE is one of
+
+  ===================================  ================================================
+  ``null``, ``true``, ``false``        None, bool
+  a JSON integer / string              int (any size) / str
+  a JSON number with a fraction or     float; ``{"float": "nan" | "inf" | "-inf"}`` for
+  exponent                             the non-finite ones
+  ``{"complex": [RE, IM]}``            complex; RE, IM a JSON number or ``"nan"``,
+                                       ``"inf"``, ``"-inf"``
+  ``{"tensor": K}``                    a Tensor (an ndarray too) from member ``K.npy``;
+                                       optional ``"requires_grad": true`` and
+                                       ``"parameter": true`` (an ``nn.Parameter``)
+  ``{"numpy": K}``                     a NumPy scalar (``np.float32(1.5)``), member ``K.npy``
+  ``{"list": [NODE, ...]}``,           list, tuple (a namedtuple or ``Size`` becomes a
+  ``{"tuple": [NODE, ...]}``           plain tuple)
+  ``{"dict": [[KEY, NODE], ...]}``,    dict, OrderedDict (in order); KEY a JSON string or
+  ``{"OrderedDict": [...]}``           integer (bool keys are refused)
+  ===================================  ================================================
+
+  nested at most ``MAX_DEPTH`` containers deep. Sets, bytes, custom objects, functions, dtype
+  objects, object/string/date arrays and other keys are refused by ``save`` with a
+  ``TypeError`` naming the path of keys (``obj['optimizer']['state'][0]``); a cycle, or
+  nesting past ``MAX_DEPTH``, with a ``ValueError``.
+
+``load`` rebuilds the structure with convgrad Tensors for tensors and arrays (an ndarray comes
+back as a Tensor); a flat archive (``save``'s or any numeric ``np.savez`` file) comes back as
+an ``OrderedDict`` of Tensors, as a state dict. It never unpickles: ``pickle_module``,
+``pickle_protocol``, ``weights_only`` and ``**pickle_load_args`` are accepted for torch's
+signatures and ignored (``weights_only=False`` loads exactly what ``True`` does). Every flaw in
+a file — a corrupt zip, a lying array header, a zip bomb, a torch pickle, bad JSON, a
+reference to a missing member, a wrong node, nesting past ``MAX_DEPTH`` — is one
+``ValueError`` naming ``load``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
-import secrets
-import struct
-import zipfile
-import zlib
 from collections import OrderedDict
-from typing import BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
+from .archive import (  # noqa: F401  (re-exported)
+    DEFLATE_MAX_RATIO,
+    MEMBER_SUFFIX,
+    NUMERIC_KINDS,
+    as_path,
+    atomic_write,
+    read_file,
+    remove_stale_temporaries,
+    write_archive,
+)
 from .autograd import Tensor
 
-NUMERIC_KINDS = "biufc"          # bool, signed, unsigned, float, complex
-MEMBER_SUFFIX = ".npy"
-DEFLATE_MAX_RATIO = 1032         # deflate cannot expand more than ~1032:1
-CHUNK = 16 * 2**20               # bytes read from a member at a time
-TORCH_RECIPE = ("convert it with PyTorch (weights only, nothing executed):\n"
-                "    sd = torch.load(f, weights_only=True)\n"
-                "    safetensors.torch.save_file(sd, 'model.safetensors')  # or: np.savez("
-                "'model.npz', **{k: v.numpy() for k, v in sd.items()})")
-_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-                struct.error, ValueError, OverflowError, KeyError, IndexError,
-                NotImplementedError, RuntimeError, SyntaxError)
+STRUCTURE = "__structure__.json"
+FORMAT, VERSION = "convgrad.structure", 1
+MAX_DEPTH = 128                  # containers nested in one another, saved or loaded
+STRUCTURE_MAX_BYTES = 16 * 2**20
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 # ------------------------------------------------------------------------------ save
-def save(state_dict: Mapping[str, np.ndarray], path: str | os.PathLike) -> None:
-    """Write ``{name: array}`` to ``path`` (.npz) atomically.
+def save(obj: Any, f: str | os.PathLike | BinaryIO, pickle_module: Any = None,
+         pickle_protocol: Any = None, _use_new_zipfile_serialization: bool = True) -> None:
+    """Write ``obj`` to ``f`` in the format of the module docstring.
 
-    Values may be Tensors, ndarrays or numbers (bool, int, float, complex); keys any strings
-    (every key is kept, ``'file'`` and ``'allow_pickle'`` included). The archive goes to a
-    temporary file in the same directory (named after the target and this process), is flushed
-    to disk, and only then renamed over ``path``: a crash mid-write leaves the old file (or
-    none), never a truncated one, and the next ``save`` to that target removes temporaries
-    left by writers that no longer run.
+    ``obj``: a Tensor, ndarray, number, str, bool, None, or nested dict / OrderedDict / list /
+    tuple of those (str or int keys). ``f``: a path — written atomically: a temporary file in
+    the same folder is flushed to disk and renamed over ``f``, so a crash leaves the old file
+    (or none), never a truncated one, and the next save removes temporaries of writers that no
+    longer run — or a binary file object (``io.BytesIO``), written from its position.
+    ``pickle_module``, ``pickle_protocol`` and ``_use_new_zipfile_serialization`` are torch's,
+    accepted and ignored (nothing is pickled). The whole object is checked before a byte is
+    written.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
-    >>> save({"file": np.arange(3), "allow_pickle": 1.5}, path)
-    >>> {k: v.tolist() for k, v in load(path).items()}
-    {'file': [0, 1, 2], 'allow_pickle': 1.5}
+    >>> save({"epoch": 3, "loss": [0.5, None]}, path)
+    >>> load(path)
+    {'epoch': 3, 'loss': [0.5, None]}
     """
-    path = _path(path, "save")
-    arrays = OrderedDict((_member_name(key), _numeric(key, value))
-                         for key, value in _items(state_dict))
-    folder, base = os.path.split(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"save: {path} is a directory; give a file name such as "
-                                f"{os.path.join(path, 'model.npz')}")
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: folder {folder} does not exist")
-    remove_stale_temporaries(folder, base)
-    tmp = os.path.join(folder, f".{base[:200]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write_archive(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    members = _members(obj)
+    if isinstance(f, (str, os.PathLike)):
+        path = as_path(f, "save")
+        atomic_write(path, lambda stream: write_archive(stream, members))
+        return
+    if not callable(getattr(f, "write", None)):
+        raise TypeError(f"save: f must be a str, an os.PathLike or a binary file object, got "
+                        f"{type(f).__name__}")
+    write_archive(f, members)
+    if callable(getattr(f, "flush", None)):
+        f.flush()
 
 
-def write_archive(f: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
-    """A zip of stored ``.npy`` members (UTF-8 names), as ``np.savez`` writes it."""
-    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            with archive.open(name, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+def _members(obj: Any) -> dict[str, Any]:
+    """The archive's members: ``KEY.npy`` for a flat state dict, else numbered arrays and the
+    structure."""
+    if _is_flat(obj):
+        return {key + MEMBER_SUFFIX: _array(value, f"obj[{key!r}]")
+                for key, value in obj.items()}
+    encoder = _Encoder()
+    root = encoder.node(obj, "obj", 0, set())
+    text = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False,
+                      separators=(",", ":"))
+    members: dict[str, Any] = {STRUCTURE: text.encode("ascii")}
+    members.update((f"{i}{MEMBER_SUFFIX}", a) for i, a in enumerate(encoder.arrays))
+    return members
 
 
-def remove_stale_temporaries(folder: str, base: str) -> list[str]:
-    """Delete the temporaries of ``save`` to ``base`` whose writer process is gone."""
-    pattern = re.compile(rf"^\.{re.escape(base[:200])}\.(\d+)\.[0-9a-f]{{8}}\.tmp$")
-    removed = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        match = pattern.match(name)
-        if match and not _process_alive(int(match.group(1))):
-            try:
-                os.unlink(os.path.join(folder, name))
-                removed.append(name)
-            except OSError:
-                pass                    # another saver removed it first
-    return removed
+def _is_flat(obj: Any) -> bool:
+    """A dict of str keys that can name zip members and of plain tensors/arrays."""
+    return isinstance(obj, dict) and all(
+        isinstance(k, str) and "\x00" not in k and not _surrogate(k)
+        and (isinstance(v, np.ndarray) or (type(v) is Tensor and not v.requires_grad))
+        for k, v in obj.items())
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True                     # someone else's process, or cannot tell: keep it
-    return True
-
-
-def _items(state_dict):
-    if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save: expected a mapping {{name: array}} (a state dict), got "
-                        f"{type(state_dict).__name__}")
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
-            raise TypeError(f"save: keys must be strings, got {key!r} "
-                            f"({type(key).__name__})")
-        yield key, value
-
-
-def _member_name(key: str) -> str:
-    if "\x00" in key:
-        raise ValueError(f"save: key {key!r} contains a NUL character, which a zip member "
-                         f"name cannot hold")
+def _surrogate(key: str) -> bool:
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"save: key {key!r} is not valid Unicode (a lone surrogate); zip "
-                         f"member names are UTF-8") from None
-    return key + MEMBER_SUFFIX
+        return True
+    return False
 
 
-def _numeric(key: str, value) -> np.ndarray:
-    if isinstance(value, Tensor):
-        value = value.array
-    if isinstance(value, (str, bytes, list, tuple, dict, set)) or value is None:
-        raise TypeError(f"save: '{key}' is a {type(value).__name__}; a checkpoint entry must "
-                        f"be a Tensor, an ndarray or a number")
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"save: '{key}' ({type(value).__name__}) is not an array: {e}") from None
+def _array(value: Any, where: str) -> np.ndarray:
+    array = value.array if isinstance(value, Tensor) else value
     if array.dtype.kind not in NUMERIC_KINDS or array.dtype.fields is not None:
-        raise TypeError(f"save: '{key}' has dtype {array.dtype}; only numeric arrays can be "
+        raise TypeError(f"save: {where} has dtype {array.dtype}; only numeric arrays can be "
                         f"saved (no pickled objects)")
     return array
 
 
+class _Encoder:
+    """Turns an object into a NODE, collecting its arrays (each distinct array once)."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self._index: dict[int, int] = {}
+
+    def member(self, array: np.ndarray, where: str) -> int:
+        array = _array(array, where)
+        if id(array) not in self._index:
+            self._index[id(array)] = len(self.arrays)
+            self.arrays.append(array)           # kept alive: ids stay unique
+        return self._index[id(array)]
+
+    def node(self, obj: Any, where: str, depth: int, open_: set[int]) -> Any:
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int) and not isinstance(obj, np.generic):
+            return int(obj)
+        if isinstance(obj, float) and not isinstance(obj, np.generic):
+            return _float(obj)
+        if isinstance(obj, complex) and not isinstance(obj, np.generic):
+            return {"complex": [_part(obj.real), _part(obj.imag)]}
+        if isinstance(obj, Tensor):
+            from .nn import Parameter  # noqa: PLC0415  (nn imports much)
+            out: dict[str, Any] = {"tensor": self.member(obj.array, where)}
+            if obj.requires_grad:
+                out["requires_grad"] = True
+            if isinstance(obj, Parameter):
+                out["parameter"] = True
+            return out
+        if isinstance(obj, np.ndarray):
+            return {"tensor": self.member(obj, where)}
+        if isinstance(obj, np.generic):
+            return {"numpy": self.member(np.asarray(obj), where)}
+        if not isinstance(obj, (dict, list, tuple)):
+            raise TypeError(f"save: {where} is a {type(obj).__name__}; a checkpoint holds "
+                            f"Tensors, ndarrays, numbers, str, bool, None and dicts, lists "
+                            f"and tuples of them")
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} containers deep")
+        if id(obj) in open_:
+            raise ValueError(f"save: {where} contains itself (a cycle)")
+        open_.add(id(obj))
+        try:
+            if isinstance(obj, dict):
+                kind = "OrderedDict" if isinstance(obj, OrderedDict) else "dict"
+                return {kind: [[_key(k, where), self.node(v, f"{where}[{k!r}]", depth + 1,
+                                                          open_)] for k, v in obj.items()]}
+            kind = "tuple" if isinstance(obj, tuple) else "list"
+            return {kind: [self.node(v, f"{where}[{i}]", depth + 1, open_)
+                           for i, v in enumerate(obj)]}
+        finally:
+            open_.discard(id(obj))
+
+
+def _part(value: float) -> float | str:
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _float(value: float) -> Any:
+    part = _part(value)
+    return part if isinstance(part, float) else {"float": part}
+
+
+def _key(key: Any, where: str) -> Any:
+    if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, (bool,
+                                                                               np.generic))):
+        return key if isinstance(key, str) else int(key)
+    raise TypeError(f"save: {where} has the key {key!r} ({type(key).__name__}); dict keys "
+                    f"must be str or int")
+
+
 # ------------------------------------------------------------------------------ load
-def load(path: str | os.PathLike) -> OrderedDict[str, np.ndarray]:
-    """Read a checkpoint written by ``save`` (or any numeric ``.npz``), pickle disabled.
+def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None,
+         *, weights_only: bool = True, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:
+    """Read what ``save`` wrote (or any numeric ``.npz``) from a path or binary file object.
 
-    Raises TypeError for a path that is not a str/PathLike, FileNotFoundError for a missing
-    file, IsADirectoryError for a folder, and ValueError (naming ``load``) for anything that is
-    not a numeric ``.npz``: truncated or corrupt, pickled objects, a PyTorch file (with the
-    recipe to convert it), members that are not ``.npy`` arrays, sizes that do not add up,
-    unsupported compression or encryption.
+    Returns the saved structure with Tensors for tensors and arrays; a flat archive is an
+    ``OrderedDict`` of Tensors. ``map_location`` (None, ``'cpu'``, a ``device``, a dict of
+    locations or a callable ``(tensor, 'cpu') -> tensor or None``) is applied to each tensor:
+    the CPU leaves it as it is, a CUDA target raises torch's RuntimeError (CUDA is not
+    available). ``mmap=True`` (a path only, as in torch) is accepted; the arrays are read into
+    memory. ``pickle_module``, ``weights_only`` and ``**pickle_load_args`` are ignored: nothing
+    is ever unpickled.
+
+    Raises TypeError for an ``f`` that is neither a path nor a binary file object,
+    FileNotFoundError for a missing file, IsADirectoryError for a folder, and ValueError
+    (naming ``load``) for any file that is not such a checkpoint: truncated or corrupt,
+    pickled objects, a PyTorch file (with the recipe to convert it), members that are not
+    ``.npy`` arrays, sizes that do not add up, unsupported compression or encryption, a
+    structure that is not valid.
     """
-    path = _path(path, "load")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"load: {path} is a directory, not a checkpoint file")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load: no such file: {path}")
-    with open(path, "rb") as f:
-        head = f.read(8)
-        f.seek(0)
-        if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):     # a member first, or empty
-            raise ValueError(_not_zip(path, head))
-        return read_archive(f, path, os.fstat(f.fileno()).st_size)
+    relocate = _relocator(map_location)
+    if mmap not in (None, False, True):
+        raise TypeError(f"load: mmap must be None or a bool, got {mmap!r}")
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("load: f must be a file path in order to use the mmap argument")
+    arrays, extras = read_file(f, {STRUCTURE: STRUCTURE_MAX_BYTES})
+    if STRUCTURE not in extras:
+        return OrderedDict((k, relocate(Tensor.wrap(a))) for k, a in arrays.items())
+    name = (os.fsdecode(os.fspath(f)) if isinstance(f, (str, os.PathLike))
+            else str(getattr(f, "name", None) or f"<{type(f).__name__}>"))
+    return _Decoder(arrays, relocate, f"load: {name}: {STRUCTURE}").decode(extras[STRUCTURE])
 
 
-def read_archive(f: BinaryIO, name: str, size: int) -> OrderedDict[str, np.ndarray]:
-    """Every ``.npy`` member of the zip in ``f`` (``size`` bytes), checked before reading."""
-    try:
-        with zipfile.ZipFile(f) as archive:
-            infos = archive.infolist()
-            _check_members(infos, name, size)
-            _check_layout(f, infos, getattr(archive, "start_dir", None), name)
-            return OrderedDict((info.filename[:-len(MEMBER_SUFFIX)],
-                                _read_member(archive, info, name)) for info in infos)
-    except _ReadError as e:
-        raise ValueError(str(e)) from None
-    except _READ_ERRORS as e:
-        raise ValueError(f"load: {name} is not a readable .npz checkpoint (truncated or "
-                         f"corrupt?): {type(e).__name__}: {e}") from None
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_KINDS = ("tensor", "numpy", "float", "complex", "list", "tuple", "dict", "OrderedDict")
 
 
-class _ReadError(Exception):
-    """A refusal already worded for the user."""
+class _Decoder:
+    """Rebuilds the object of a structure member, checking every node."""
+
+    def __init__(self, arrays, relocate: Callable[[Tensor], Tensor], where: str) -> None:
+        self.arrays, self.relocate, self.where = arrays, relocate, where
+        self.used: set[int] = set()
+
+    def fail(self, message: str) -> ValueError:
+        return ValueError(f"{self.where}: {message} (corrupt checkpoint?)")
+
+    def decode(self, raw: bytes) -> Any:
+        chars = np.frombuffer(_STRINGS.sub(b"", raw), np.uint8)
+        folded = chars | 32                                # [ { -> 123, ] } -> 125
+        brackets = folded[(folded == 123) | (folded == 125)]
+        depth = np.cumsum(124 - brackets.astype(np.int32))  # +1 opens, -1 closes
+        if depth.size and depth.max() > 3 * MAX_DEPTH + 4:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} containers")
+        try:
+            doc = json.loads(raw.decode("utf-8"), parse_constant=self._constant)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as e:
+            raise self.fail(f"not valid JSON: {e}") from None
+        if not isinstance(doc, dict) or set(doc) != {"format", "version", "root"} or \
+                doc["format"] != FORMAT:
+            raise self.fail(f'expected {{"format": "{FORMAT}", "version": {VERSION}, '
+                            f'"root": ...}}')
+        if doc["version"] != VERSION or type(doc["version"]) is not int:
+            raise self.fail(f"format version {doc['version']!r} is not {VERSION}")
+        if [str(i) for i in range(len(self.arrays))] != sorted(self.arrays, key=_number):
+            raise self.fail(f"the array members {sorted(self.arrays)[:5]} are not numbered "
+                            f"0.npy, 1.npy, ...")
+        root = self.node(doc["root"], "root", 0)
+        missing = sorted(set(range(len(self.arrays))) - self.used)
+        if missing:
+            raise self.fail(f"array member {missing[0]}.npy is not referenced")
+        return root
+
+    def _constant(self, token: str) -> Any:
+        raise ValueError(f"non-standard JSON constant {token}")
+
+    def node(self, node: Any, where: str, depth: int) -> Any:
+        if node is None or isinstance(node, (bool, str, int, float)):
+            return node
+        kinds = [k for k in node if k in _KINDS] if isinstance(node, dict) else []
+        if len(kinds) != 1:
+            raise self.fail(f"{where} is not a node (one of {', '.join(_KINDS)}): "
+                            f"{str(node)[:80]}")
+        kind = kinds[0]
+        value = node[kind]
+        if kind in ("tensor", "numpy"):
+            allowed = {"tensor", "requires_grad", "parameter"} if kind == "tensor" else {kind}
+            flags = {k: node[k] for k in node if k != kind}
+            if set(node) - allowed or any(v is not True for v in flags.values()):
+                raise self.fail(f"{where}: unexpected fields {sorted(node)}")
+            array = self.array(value, where)
+            if kind == "numpy":
+                if array.ndim:
+                    raise self.fail(f"{where}: a NumPy scalar of shape {array.shape}")
+                return array[()]
+            return self.tensor(array, **flags)
+        if len(node) != 1:
+            raise self.fail(f"{where}: a node has one field, got {sorted(node)}")
+        if kind == "float":
+            return self.float(value, where)
+        if kind == "complex":
+            if not isinstance(value, list) or len(value) != 2:
+                raise self.fail(f"{where}: complex needs [real, imag]")
+            return complex(self.float(value[0], where), self.float(value[1], where))
+        if not isinstance(value, list):
+            raise self.fail(f"{where}: {kind} holds a {type(value).__name__}, not a list")
+        if depth >= MAX_DEPTH:
+            raise self.fail(f"{where}: nested deeper than {MAX_DEPTH} containers")
+        if kind in ("list", "tuple"):
+            items = [self.node(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+            return items if kind == "list" else tuple(items)
+        out = OrderedDict() if kind == "OrderedDict" else {}
+        for pair in value:
+            if not isinstance(pair, list) or len(pair) != 2 or type(pair[0]) not in (str, int):
+                raise self.fail(f"{where}: a {kind} entry must be [str or int key, node]")
+            key = pair[0]
+            if key in out:
+                raise self.fail(f"{where}: the key {key!r} appears twice")
+            out[key] = self.node(pair[1], f"{where}[{key!r}]", depth + 1)
+        return out
+
+    def float(self, value: Any, where: str) -> float:
+        if type(value) in (int, float):
+            return float(value)
+        if isinstance(value, str) and value in _NON_FINITE:
+            return _NON_FINITE[value]
+        raise self.fail(f"{where}: {value!r} is not a float")
+
+    def array(self, index: Any, where: str) -> np.ndarray:
+        if type(index) is not int or str(index) not in self.arrays:
+            raise self.fail(f"{where} refers to array member {index!r}.npy, which the archive "
+                            f"does not hold")
+        self.used.add(index)
+        return self.arrays[str(index)]
+
+    def tensor(self, array: np.ndarray, requires_grad: bool = False,
+               parameter: bool = False) -> Tensor:
+        t = self.relocate(Tensor.wrap(array))
+        if parameter:
+            from .nn import Parameter  # noqa: PLC0415
+            return Parameter(t, requires_grad=requires_grad)
+        return t.requires_grad_(True) if requires_grad else t
 
 
-def _check_members(infos, name: str, size: int) -> None:
-    names = [i.filename for i in infos]
-    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-        raise _ReadError(f"load: {name} is a PyTorch pickle (a torch.save zip archive); "
-                         f"convgrad will not unpickle it (unpickling can run any code) — "
-                         f"{TORCH_RECIPE}")
-    if len(set(names)) != len(names):
-        raise _ReadError(f"load: {name} has two members named "
-                         f"{next(n for n in names if names.count(n) > 1)!r}")
-    for info in infos:
-        where = f"load: {name}: member {info.filename!r}"
-        if not info.filename.endswith(MEMBER_SUFFIX) or info.is_dir():
-            raise _ReadError(f"{where} is not a .npy array; a checkpoint holds only .npy "
-                             f"members (what np.savez writes)")
-        if info.flag_bits & 0x1:
-            raise _ReadError(f"{where} is encrypted; checkpoints are not")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            method = zipfile.compressor_names.get(info.compress_type, info.compress_type)
-            raise _ReadError(f"{where} uses compression {method!r}; only stored and deflate "
-                             f"members (np.savez, np.savez_compressed) are read")
-        bound = (info.compress_size if info.compress_type == zipfile.ZIP_STORED
-                 else DEFLATE_MAX_RATIO * info.compress_size + 1024)
-        if info.header_offset + info.compress_size > size or info.file_size > bound:
-            raise _ReadError(f"{where} declares {info.file_size} bytes from "
-                             f"{info.compress_size} stored at offset {info.header_offset}, "
-                             f"which the {size}-byte file cannot hold (truncated, corrupt or "
-                             f"a zip bomb)")
+def _number(name: str) -> tuple[int, str]:
+    return (len(name), name)
 
 
-def _check_layout(f: BinaryIO, infos, start_dir: int | None, name: str) -> None:
-    """The members tile the file from its start to the central directory, one after the other:
-    no bytes unaccounted for (a directory that lost entries), no overlaps (a zip bomb that
-    reuses one compressed stream for many members)."""
-    at = 0
-    for info in sorted(infos, key=lambda i: i.header_offset):
-        f.seek(info.header_offset)
-        local = f.read(30)
-        if info.header_offset < at:
-            raise _ReadError(f"load: {name}: member {info.filename!r} overlaps the one before "
-                             f"it (corrupt, or a zip bomb)")
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            raise _ReadError(f"load: {name}: the central directory places member "
-                             f"{info.filename!r} where there is no local header (corrupt?)")
-        if info.header_offset - at not in _DESCRIPTOR_GAPS:
-            break
-        at = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
-              + int.from_bytes(local[28:30], "little") + info.compress_size)
-    else:
-        if start_dir is None or start_dir - at in _DESCRIPTOR_GAPS:
-            return
-    raise _ReadError(f"load: {name}: the central directory does not account for every "
-                     f"member of the file (corrupt?)")
+_NO_CUDA = ("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
+            "is False. If you are running on a CPU-only machine, please use torch.load with "
+            "map_location=torch.device('cpu') to map your storages to the CPU.")
 
 
-_DESCRIPTOR_GAPS = (0, 12, 16, 20, 24)   # bytes between members: none, or a data descriptor
+def _relocator(map_location: Any) -> Callable[[Tensor], Tensor]:
+    """torch's ``map_location`` forms, applied to every loaded tensor (saved on the CPU)."""
+    from .device import device  # noqa: PLC0415
 
+    def to(target: Any) -> Callable[[Tensor], Tensor]:
+        def move(t: Tensor) -> Tensor:
+            kind = device(target).type if isinstance(target, (str, device)) else None
+            if kind == "cpu":
+                return t
+            if kind == "cuda":
+                raise RuntimeError(_NO_CUDA)
+            raise RuntimeError(f"load: cannot restore a tensor on {target!r}; convgrad "
+                               f"computes on the CPU only")
+        return move
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
-    where = f"load: {name}: member {info.filename!r}"
-    with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version not in ((1, 0), (2, 0)):
-            raise _ReadError(f"{where}: unsupported .npy version {version}")
-        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = reader(member)
-        if dtype.hasobject:
-            raise _ReadError(f"load: {name} contains pickled objects (member "
-                             f"{info.filename!r}, dtype {dtype}); refused, not run (convgrad "
-                             f"checkpoints hold plain numeric arrays only)")
-        if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
-            raise _ReadError(f"{where} has dtype {dtype}; checkpoints hold numeric arrays "
-                             f"only")
-        if not all(isinstance(n, int) and n >= 0 for n in shape):
-            raise _ReadError(f"{where}: invalid shape {shape}")
-        nbytes = math.prod(shape) * dtype.itemsize
-        if member.tell() + nbytes != info.file_size:
-            raise _ReadError(f"{where} declares shape {shape} of {dtype} ({nbytes} bytes) but "
-                             f"holds {info.file_size - member.tell()} bytes of data "
-                             f"(truncated or corrupt)")
-        array = np.empty(shape, dtype, order="F" if fortran else "C")
-        flat = array.reshape(-1, order="A").view(np.uint8) if array.size else np.empty(0)
-        done = 0
-        while done < nbytes:
-            got = member.readinto(memoryview(flat)[done:done + CHUNK])
-            if not got:
-                raise _ReadError(f"{where} ends after {done} of {nbytes} bytes (truncated)")
-            done += got
-        member.read(1)                  # reaching the end checks the CRC
-    return array
-
-
-def _not_zip(path: str, head: bytes) -> str:
-    if head[:1] == b"\x80":
-        return (f"load: {path} is a pickle — a PyTorch file (legacy torch.save format) or a "
-                f"plain Python pickle; convgrad will not unpickle it (unpickling can run any "
-                f"code) — {TORCH_RECIPE}")
-    if head[:6] == b"\x93NUMPY":
-        return (f"load: {path} is a single .npy array, not a checkpoint; read it with "
-                f"np.load({path!r}) or save a dict {{name: array}}")
-    return (f"load: {path} is not an .npz archive (no zip header; a pickle, a bare .npy or a "
-            f"corrupt file) — nothing was executed")
-
-
-def _path(path, op: str) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{op}: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        path = os.fsdecode(path)
-    if not path:
-        raise ValueError(f"{op}: path is empty")
-    return path
+    if map_location is None:
+        return lambda t: t
+    if isinstance(map_location, (str, device)):
+        return to(map_location)
+    if isinstance(map_location, dict):
+        return to(map_location.get("cpu", "cpu"))
+    if callable(map_location):
+        def call(t: Tensor) -> Tensor:
+            moved = map_location(t, "cpu")
+            if moved is None:
+                return t
+            if not isinstance(moved, Tensor):
+                raise TypeError(f"load: map_location returned a {type(moved).__name__}, not "
+                                f"a Tensor or None")
+            return moved
+        return call
+    raise TypeError(f"load: map_location must be None, a str, a device, a dict or a "
+                    f"callable, got {type(map_location).__name__}")

@@ -120,7 +120,7 @@ def fit(data: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 1e-2,
     for epoch in range(epochs):
         start = time.perf_counter()
         if schedule == "cosine":
-            optimizer.hyper["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+            optimizer.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
         model.train()
         order = rng.permutation(n)
         seen, loss_sum, correct = 0, 0.0, 0

@@ -130,12 +130,14 @@ def test_modes_parameters_and_zero_grad():
 def test_load_state_dict_errors_name_the_key_and_shapes():
     model = nn.Sequential(nn.Conv2d(1, 2, 3))
     state = model.state_dict()
-    with pytest.raises(ValueError, match=r"missing keys \['0.bias'\]"):
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "0.bias"'):
         model.load_state_dict({"0.weight": state["0.weight"]})
-    with pytest.raises(ValueError, match=r"unexpected keys \['1.weight'\]"):
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "1.weight"'):
         model.load_state_dict({**state, "1.weight": state["0.weight"]})
-    with pytest.raises(ValueError, match=r"'0.weight': checkpoint has \(2, 1, 2, 2\), the model "
-                                         r"has \(2, 1, 3, 3\)"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for 0.weight: copying a param with "
+                                           r"shape convgrad.Size\(\[2, 1, 2, 2\]\) from "
+                                           r"checkpoint, the shape in current model is "
+                                           r"convgrad.Size\(\[2, 1, 3, 3\]\)"):
         model.load_state_dict({**state, "0.weight": np.zeros((2, 1, 2, 2))})
     before = model[0].bias.array.copy()
     with pytest.raises(ValueError):
@@ -192,7 +194,7 @@ def test_linear_with_no_inputs_is_its_bias_as_in_torch():
     (lambda: nn.AvgPool2d(2, divisor_override=0), ValueError, "divisor_override must be ≥ 1"),
     (lambda: nn.CrossEntropyLoss(reduction="avg"), ValueError, "CrossEntropyLoss: reduction"),
     (lambda: nn.CrossEntropyLoss(label_smoothing=2), ValueError, "label_smoothing must be in"),
-    (lambda: nn.MSELoss("avg"), ValueError, "MSELoss: reduction must be one of"),
+    (lambda: nn.MSELoss(reduction="avg"), ValueError, "MSELoss: reduction must be one of"),
 ])
 def test_constructor_arguments_are_checked(build, error, match):
     with pytest.raises(error, match=match):
@@ -233,3 +235,25 @@ def test_load_state_dict_not_strict_reports_the_keys_like_torch():
     np.testing.assert_array_equal(model[0].weight.array, 1.0)
     with pytest.raises(TypeError, match="strict must be True or False"):
         model.load_state_dict(state, strict="no")
+
+
+@pytest.mark.parametrize("layer, args, kwargs", [
+    ("Conv2d", (1, 2, 3), {}), ("Conv2d", (1, 2, 3), {"padding": 1}),
+    ("Conv2d", (1, 2, 3), {"padding": "same"}),
+    ("Conv1d", (2, 4, 3), {"stride": 2, "dilation": 2, "groups": 2, "bias": False,
+                          "padding_mode": "reflect"}),
+    ("ConvTranspose2d", (1, 2, 3), {"stride": 2, "output_padding": 1}),
+])
+def test_conv_repr_is_torchs(layer, args, kwargs):
+    assert repr(getattr(nn, layer)(*args, **kwargs)) == repr(getattr(torch.nn, layer)(*args,
+                                                                                     **kwargs))
+
+
+@pytest.mark.parametrize("layer", ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                                   "ConvTranspose2d", "ConvTranspose3d"])
+def test_conv_signatures_are_torchs(layer):
+    import inspect
+
+    def params(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls).parameters.values()]
+    assert params(getattr(nn, layer)) == params(getattr(torch.nn, layer))

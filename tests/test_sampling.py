@@ -308,3 +308,10 @@ def test_backends_surface():
         backends.cudnn.benchmrk = True
     backends.cudnn.benchmark = backends.cudnn.deterministic = False
     backends.cuda.matmul.allow_tf32 = False
+
+
+def test_backends_import_as_submodules_like_torchs():
+    import convgrad.backends.cudnn as cudnn  # pytorch/examples' dcgan imports it this way
+
+    from convgrad.backends import mps
+    assert cudnn is cg.backends.cudnn and mps is cg.backends.mps

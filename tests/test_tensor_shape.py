@@ -28,6 +28,10 @@ def joined(pieces, L):
 # (fn(L, *x), input shapes): the same text runs on convgrad and on torch
 CASES = {
     "view": (lambda L, x: x.view(4, -1), [(2, 3, 4)]),
+    "repeat_interleave int": (lambda L, x: x.repeat_interleave(2), [(2, 3)]),
+    "repeat_interleave dim": (lambda L, x: x.repeat_interleave(L.tensor([1, 0, 3]), dim=1),
+                              [(2, 3)]),
+    "L.repeat_interleave dim -1": (lambda L, x: L.repeat_interleave(x, 2, dim=-1), [(2, 3)]),
     "view tuple": (lambda L, x: x.view((2, 12)), [(2, 3, 4)]),
     "view Size": (lambda L, x: x.view(x.shape[1:]), [(1, 3, 4)]),
     "view -1": (lambda L, x: x.view(-1), [(2, 3, 4)]),
@@ -389,3 +393,24 @@ def test_reshape_view_and_copy_share_memory_as_torch():
     x.reshape(6).add_(1)                      # contiguous: a view, the base changes
     x.t().reshape(6).add_(1)                  # needs a copy: the base is unchanged
     assert x.tolist() == [[1.0] * 3] * 2
+
+
+def test_repeat_interleave_of_counts_alone_gives_indices_as_torch():
+    assert cg.repeat_interleave(cg.tensor([2, 0, 3])).tolist() == \
+        torch.repeat_interleave(torch.tensor([2, 0, 3])).tolist()
+    with pytest.raises(RuntimeError, match="negative"):
+        cg.tensor([1.0, 2.0]).repeat_interleave(cg.tensor([1, -1]))
+
+
+def test_in_place_twins_of_products_and_scans_match_torch():
+    a = np.arange(6.0).reshape(2, 3)
+    for name, args in (("cumsum_", (1,)), ("cumprod_", (0,)), ("negative_", ())):
+        c, t = cg.tensor(a), torch.tensor(a)
+        getattr(c, name)(*args)
+        getattr(t, name)(*args)
+        np.testing.assert_allclose(c.numpy(), t.numpy())
+    m, v = np.ones((2, 2)), np.arange(4.0).reshape(2, 2)
+    c, t = cg.tensor(m), torch.tensor(m)
+    c.addmm_(cg.tensor(v), cg.tensor(v), beta=2, alpha=0.5)
+    t.addmm_(torch.tensor(v), torch.tensor(v), beta=2, alpha=0.5)
+    np.testing.assert_allclose(c.numpy(), t.numpy())

@@ -11,6 +11,7 @@ False
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 
 
@@ -97,3 +98,6 @@ mkldnn = _Available("convgrad.backends.mkldnn", enabled=False)
 openmp = _Available("convgrad.backends.openmp")
 
 __all__ = ["cudnn", "cuda", "mps", "mkldnn", "openmp"]
+
+for _name in __all__:                # `import convgrad.backends.cudnn as cudnn`, as torch's
+    sys.modules[f"{__name__}.{_name}"] = globals()[_name]

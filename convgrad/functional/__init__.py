@@ -1,39 +1,25 @@
-"""Differentiable functions on Tensors (or ndarrays): ``import convgrad.functional as F``."""
+"""Differentiable functions on Tensors (or ndarrays), torch.nn.functional's names:
+``import convgrad.nn.functional as F`` (or, the older name, ``convgrad.functional``).
 
-from .activations import elu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
-from .basic import dropout, flatten, linear, pad
-from .convolution import (
-    conv,
-    conv1d,
-    conv2d,
-    conv3d,
-    conv_grad_bias,
-    conv_grad_input,
-    conv_grad_weight,
-    conv_transpose,
-    conv_transpose1d,
-    conv_transpose2d,
-    conv_transpose3d,
-)
-from .losses import cross_entropy, mse_loss, nll_loss
-from .normalization import batch_norm
-from .pooling import (
-    avg_pool,
-    avg_pool1d,
-    avg_pool2d,
-    avg_pool3d,
-    fold,
-    max_pool,
-    max_pool1d,
-    max_pool2d,
-    max_pool3d,
-    unfold,
-)
+One module per family; each lists its functions in ``__all__``.
+"""
 
-__all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d",
-           "conv_transpose2d", "conv_transpose3d", "conv_grad_input", "conv_grad_weight",
-           "conv_grad_bias",
-           "linear", "flatten", "pad", "dropout", "relu", "leaky_relu", "elu", "silu",
-           "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss",
-           "mse_loss", "batch_norm", "max_pool", "max_pool1d", "max_pool2d", "max_pool3d",
-           "avg_pool", "avg_pool1d", "avg_pool2d", "avg_pool3d", "unfold", "fold"]
+from . import (activations, adaptive, basic, convolution, distance, folding,  # noqa: I001
+               grid, losses, losses_more, normalization, normalization_more, pooling, resample)
+from .activations import *  # noqa: F403
+from .adaptive import *  # noqa: F403
+from .basic import *  # noqa: F403
+from .convolution import *  # noqa: F403
+from .distance import *  # noqa: F403
+from .folding import *  # noqa: F403
+from .grid import *  # noqa: F403
+from .losses import *  # noqa: F403
+from .losses_more import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .normalization_more import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .resample import *  # noqa: F403
+
+FAMILIES = (activations, adaptive, basic, convolution, distance, folding, grid, losses, losses_more,
+            normalization, normalization_more, pooling, resample)
+__all__ = [name for family in FAMILIES for name in family.__all__]

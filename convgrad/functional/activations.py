@@ -1,103 +1,252 @@
-"""Activations and (log-)softmax; each a few Tensor ops, so every order of derivative works.
+"""Activations with torch.nn.functional's names and signatures; (log-)softmax and softmin.
 
-Every function takes a Tensor or an ndarray. The smooth activations are floating-point only
-(torch refuses integer input for them too); ``relu`` keeps an integer dtype; ``sigmoid`` and
-``tanh`` of an integer tensor are float64 (torch's promotion to the default float type).
+This module holds the piecewise-linear family (relu, relu6, hardtanh, threshold, leaky_relu,
+prelu, rrelu, hardswish, hardsigmoid, hardshrink, softshrink) and the softmaxes; the smooth ones
+live in ``activations_more`` and are re-exported here (one ``__all__`` for the family).
+
+Every function takes a Tensor or an ndarray. relu, relu6, hardtanh and threshold keep an
+integer dtype (as torch); the others are floating-point only (torch refuses integers too).
+At a kink the derivative is torch's: the flat side's (e.g. ∂relu6/∂x = 0 at 0 and at 6), and a
+NaN input takes the side that torch's backward kernel gives it. Derivatives of piecewise-linear
+pieces are constant masks, so second derivatives are zero, as in torch. ``inplace=True`` writes
+through ``autograd.modify`` (the input is returned; a leaf requiring grad is refused).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..autograd import Tensor, make
+from .. import random
+from ..autograd import Tensor, astype, make
+from ..creation import _dtype
 from ..methods import elementwise
-from ..methods.elementwise import expm1, log, where
+from ..methods.elementwise import log
 from ..semantics import normalize_dim
-from . import checks
+from . import activations_more, checks
+from .activations_more import *  # noqa: F403
+from .activations_more import activation_input, apply
 
-__all__ = ["relu", "leaky_relu", "elu", "silu", "softplus", "sigmoid", "tanh", "softmax",
-           "log_softmax"]
-
-
-def relu(input) -> Tensor:
-    """``max(x, 0)``; NaN stays NaN."""
-    return elementwise.relu(checks.tensor("relu", "input", input, "fiu"))
+__all__ = ["relu", "relu6", "hardtanh", "threshold", "leaky_relu", "prelu", "rrelu",
+           "hardswish", "hardsigmoid", "hardshrink", "softshrink", "softmax", "log_softmax",
+           "softmin", *activations_more.__all__]
 
 
-def sigmoid(input) -> Tensor:
-    """``σ(x) = 1/(1 + e^−x)``, two-sided so that the left tail keeps its precision."""
-    return elementwise.sigmoid(checks.tensor("sigmoid", "input", input, "fiub"))
+# torch's hardsigmoid_backward multiplies by 1/6 rounded to float32, in every dtype
+ONE_SIXTH = float(np.float32(1 / 6))
 
 
-def tanh(input) -> Tensor:
-    """``tanh x``."""
-    return elementwise.tanh(checks.tensor("tanh", "input", input, "fiub"))
+def _masked(x: Tensor, values: np.ndarray, slope: np.ndarray, op: str) -> Tensor:
+    """A node of value ``values`` whose derivative is the constant array ``slope``."""
+    slope = Tensor.wrap(np.asarray(slope, dtype=values.dtype))
+    return make(values, (x,), lambda g: (g * slope,), op)
 
 
-def leaky_relu(input, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope·x`` otherwise."""
-    x = checks.tensor("leaky_relu", "input", input)
+def relu(input, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; NaN stays NaN; ∂/∂x = 1 for x > 0 (and NaN), else 0."""
+    x, inplace = activation_input("relu", input, inplace, "fiu")
+    return apply("relu", x, elementwise.relu, inplace)
+
+
+def _hardtanh(x: Tensor, low: float, high: float, op: str) -> Tensor:
+    a = x.array
+    with np.errstate(invalid="ignore"):
+        values = np.clip(a, low, high).astype(a.dtype, copy=False)
+        flat = (a <= low) | (a >= high)                # torch's hardtanh_backward
+    return _masked(x, values, ~flat, op)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """``min(max(x, min_val), max_val)``; ∂/∂x = 1 strictly inside, 0 on and past the bounds."""
+    x, inplace = activation_input("hardtanh", input, inplace, "fiu")
+    low = checks.real("hardtanh", "min_val", min_val)
+    high = checks.real("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={low}, "
+                         f"max_val={high}")
+    return apply("hardtanh", x, lambda v: _hardtanh(v, low, high, "hardtanh"), inplace)
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)`` = ``hardtanh(x, 0, 6)``."""
+    x, inplace = activation_input("relu6", input, inplace, "fiu")
+    return apply("relu6", x, lambda v: _hardtanh(v, 0.0, 6.0, "relu6"), inplace)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``; ∂/∂x = 1 where x > threshold (and NaN)."""
+    x, inplace = activation_input("threshold", input, inplace, "fiu")
+    th = checks.real("threshold", "threshold", threshold)
+    val = checks.real("threshold", "value", value, finite=False)
+
+    def fn(v: Tensor) -> Tensor:
+        below = v.array <= th
+        return _masked(v, np.where(below, val, v.array).astype(v.dtype), ~below, "threshold")
+    return apply("threshold", x, fn, inplace)
+
+
+def _leaky(x: Tensor, slope: float) -> Tensor:
+    return x * Tensor.wrap(np.where(x.array > 0, 1.0, slope).astype(x.dtype))
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for x > 0, ``negative_slope·x`` otherwise."""
+    x, inplace = activation_input("leaky_relu", input, inplace)
     slope = checks.real("leaky_relu", "negative_slope", negative_slope)
-    return x * Tensor(np.where(x.array > 0, 1.0, slope).astype(x.dtype))
+    return apply("leaky_relu", x, lambda v: _leaky(v, slope), inplace)
 
 
-def elu(input, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, ``α(eˣ − 1)`` otherwise (by ``expm1``: exact near 0)."""
-    x = checks.tensor("elu", "input", input)
-    alpha = checks.real("elu", "alpha", alpha)
-    negative = ~(x.array > 0)                  # NaN takes the exponential side, as in torch
-    inside = where(negative, x, 0.0)          # the exponential never sees the positive side
-    return where(~negative, x, expm1(inside) * alpha)
+def prelu(input, weight) -> Tensor:
+    """``x`` for x > 0, ``a·x`` otherwise, with a learnable slope ``a`` = ``weight``: one value,
+    or one per channel (dim 1; an input of rank < 2 has one channel)."""
+    x = checks.tensor("prelu", "input", input)
+    w = checks.tensor("prelu", "weight", weight)
+    if w.ndim > 1:
+        raise ValueError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                         f"ndim = {w.ndim}")
+    if w.dtype != x.dtype:
+        raise TypeError(f"prelu: input and weight must share one dtype, got {x.dtype} and "
+                        f"{w.dtype}")
+    if w.array.size == 1:
+        w = w.reshape(())
+    else:
+        if x.ndim == 0:
+            raise ValueError("prelu: Not allow zero-dim input tensor (with more than one "
+                             "weight).")
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if w.array.size != channels:
+            raise ValueError(f"prelu: Mismatch of parameter numbers and input channel size. "
+                             f"Found parameter numbers = {w.array.size} and channel size = "
+                             f"{channels}.")
+        w = w.reshape((1, channels) + (1,) * (x.ndim - 2))
+    positive = x.array > 0
+    negative_part = elementwise.where(positive, 0.0, x)    # no inf·0 into a's gradient
+    return elementwise.where(positive, x, w * negative_part)
 
 
-def silu(input) -> Tensor:
-    """``x·σ(x)`` (swish)."""
-    x = checks.tensor("silu", "input", input)
-    return x * elementwise.sigmoid(x)
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: ``x`` for x > 0, ``a·x`` otherwise; in training each element
+    draws its own ``a ~ U(lower, upper)`` (convgrad's generator: ``manual_seed`` repeats it),
+    in evaluation ``a = (lower + upper)/2``. ∂/∂x = the slope used."""
+    x, inplace = activation_input("rrelu", input, inplace)
+    lower = checks.real("rrelu", "lower", lower)
+    upper = checks.real("rrelu", "upper", upper)
+    training = checks.boolean("rrelu", "training", training)
+    if lower > upper:
+        raise ValueError(f"rrelu: Lower bound should be less than or equal to the upper bound, "
+                         f"got lower={lower}, upper={upper}")
+    if not training:
+        return apply("rrelu", x, lambda v: _leaky(v, (lower + upper) / 2), inplace)
+
+    def fn(v: Tensor) -> Tensor:
+        noise = random.generator().uniform(lower, upper, v.shape)
+        noise = np.where(v.array <= 0, noise, 1.0).astype(v.dtype)
+        return v * Tensor.wrap(noise)
+    return apply("rrelu", x, fn, inplace)
 
 
-def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + e^{βx})/β``, computed as ``(log1p(e^{−|βx|}) + max(βx, 0))/β`` (no overflow,
-    no lost left tail), with ∂/∂x = σ(βx) (0.5 at 0, where the relu-based form had a kink);
-    x itself where ``βx > threshold`` (PyTorch's rule)."""
-    x = checks.tensor("softplus", "input", input)
-    beta = checks.real("softplus", "beta", beta)
-    threshold = checks.real("softplus", "threshold", threshold)
-    if beta == 0:
-        raise ValueError("softplus: beta must be non-zero (it divides), got 0.0")
-    bx = x * beta
-    v = np.empty_like(bx.array)
-    np.abs(bx.array, out=v)                        # log1p(e^−|βx|) + max(βx, 0), in place
-    np.negative(v, out=v)
-    np.exp(v, out=v)
-    np.log1p(v, out=v)
-    v += np.maximum(bx.array, 0)
-    v /= beta
-    smooth = make(v, (bx,), lambda g: (g * elementwise.sigmoid(bx) / beta,), "softplus")
-    return where(bx.array > threshold, x, smooth)
+def _hardswish(x: Tensor) -> Tensor:
+    a = x.array
+    with np.errstate(invalid="ignore"):
+        values = (a * np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+        # torch's hardswish_backward: 0 up to −3, x/3 + ½ inside (−3, 3), 1 from 3 on (and
+        # at NaN); its own derivative is 1/3 inside
+        slope = np.where(a <= -3, 0.0, np.where(a < 3, a / 3 + 0.5, 1.0)).astype(a.dtype)
+        inside = (a > -3) & (a < 3)
+    out = make(values, (x,), None, "hardswish")
+    if out.requires_grad:
+        out._backward = lambda g: (g * _masked(x, slope, inside / 3, "hardswish_backward"),)
+    return out
 
 
-def _shifted(op: str, input, dim) -> tuple[Tensor, tuple[int, ...]]:
-    """x − max(x) along ``dim`` (the max is a constant: no gradient) and the reduced axes."""
-    x = checks.tensor(op, "input", input)
-    if dim is None:                             # torch's legacy implicit choice
+def hardswish(input, inplace: bool = False) -> Tensor:
+    """``x·relu6(x + 3)/6``: 0 for x ≤ −3, x for x ≥ 3, ``x(x + 3)/6`` between."""
+    x, inplace = activation_input("hardswish", input, inplace)
+    return apply("hardswish", x, _hardswish, inplace)
+
+
+def _hardsigmoid(x: Tensor) -> Tensor:
+    a = x.array
+    with np.errstate(invalid="ignore"):
+        values = (np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+        inside = (a > -3) & (a < 3)
+    return _masked(x, values, inside * ONE_SIXTH, "hardsigmoid")
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3)/6``: 0 for x ≤ −3, 1 for x ≥ 3, ``x/6 + ½`` between; ∂/∂x = 1/6 strictly
+    inside (torch's float32-rounded 1/6 = 0.16666667163…, also in float64), else 0."""
+    x, inplace = activation_input("hardsigmoid", input, inplace)
+    return apply("hardsigmoid", x, _hardsigmoid, inplace)
+
+
+def hardshrink(input, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > λ``, else 0 (∂/∂x = 1 there, NaN included)."""
+    x = checks.tensor("hardshrink", "input", input)
+    lam = checks.real("hardshrink", "lambd", lambd)
+    a = x.array
+    zero = (a >= -lam) & (a <= lam)
+    return _masked(x, np.where(zero, 0, a).astype(a.dtype), ~zero, "hardshrink")
+
+
+def softshrink(input, lambd: float = 0.5) -> Tensor:
+    """``x − λ`` for x > λ, ``x + λ`` for x < −λ, 0 between (λ ≥ 0); NaN stays NaN."""
+    x = checks.tensor("softshrink", "input", input)
+    lam = checks.real("softshrink", "lambd", lambd, 0.0)
+    a = x.array
+    with np.errstate(invalid="ignore"):
+        values = np.where(a > lam, a - lam, np.where(a < -lam, a + lam, a * 0))
+    zero = (a >= -lam) & (a <= lam)
+    return _masked(x, values.astype(a.dtype, copy=False), ~zero, "softshrink")
+
+
+def _softmax_input(op: str, input, dim, stacklevel, dtype) -> Tensor:
+    """The input (cast to ``dtype`` first, as torch) and the axis; ``dim=None`` is torch's
+    deprecated implicit choice (0 for 0-, 1- and 3-d input, else 1) with torch's warning."""
+    checks.integer(op, "_stacklevel", stacklevel)
+    target = _dtype(dtype, op)
+    x = checks.tensor(op, "input", input, "f" if target is None else "fiub")
+    if target is not None:
+        x = checks.tensor(op, "input", astype(x, target))
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
+                      f"to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    axis = normalize_dim(dim, x.ndim, op)
+    return x, normalize_dim(dim, x.ndim, op)
+
+
+def _shifted(x: Tensor, axis: int) -> tuple[Tensor, tuple[int, ...]]:
+    """x − max(x) along ``axis`` (the max is a constant: no gradient) and the reduced axes."""
     axes = (axis,) if x.ndim else ()
     if x.array.size == 0:
         return x, axes
     return x - Tensor(x.array.max(axis=axes, keepdims=True)), axes
 
 
-def log_softmax(input, dim: int | None = None) -> Tensor:
+def _softmax(x: Tensor, axis: int) -> Tensor:
+    shifted, axes = _shifted(x, axis)
+    e = elementwise.exp(shifted)
+    return e / e.sum(axis=axes, keepdims=True)
+
+
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``x − max − log Σ exp(x − max)`` along ``dim``; exact for logits of any size.
-    ``dim=None`` is torch's implicit (deprecated) choice: 0 for 0-, 1- and 3-d input, else 1."""
-    shifted, axes = _shifted("log_softmax", input, dim)
+    ``dtype``: the input is cast to it first."""
+    x, axis = _softmax_input("log_softmax", input, dim, _stacklevel, dtype)
+    shifted, axes = _shifted(x, axis)
     return shifted - log(elementwise.exp(shifted).sum(axis=axes, keepdims=True))
 
 
-def softmax(input, dim: int | None = None) -> Tensor:
-    """``exp(x − max) / Σ exp(x − max)`` along ``dim`` (``None``: as in ``log_softmax``)."""
-    shifted, axes = _shifted("softmax", input, dim)
-    e = elementwise.exp(shifted)
-    return e / e.sum(axis=axes, keepdims=True)
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x − max) / Σ exp(x − max)`` along ``dim``."""
+    x, axis = _softmax_input("softmax", input, dim, _stacklevel, dtype)
+    return _softmax(x, axis)
+
+
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(−x)`` along ``dim``."""
+    x, axis = _softmax_input("softmin", input, dim, _stacklevel, dtype)
+    return _softmax(-x, axis)

@@ -35,6 +35,10 @@ from ..ops.conv import (
     prepare_transpose,
 )
 
+__all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d",
+           "conv_transpose2d", "conv_transpose3d", "conv_grad_input", "conv_grad_weight",
+           "conv_grad_bias"]
+
 
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
          _geo=None) -> Tensor:

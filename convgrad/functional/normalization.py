@@ -1,9 +1,28 @@
-r"""Batch normalization with PyTorch's semantics.
+r"""Normalisation with PyTorch's semantics: one fused core, ``normalize``, and thin wrappers.
 
-Training: per channel c, over the batch and spatial axes,
-``y = (x − μ_c)/√(σ²_c + ε)·γ_c + β_c`` with the biased variance σ²; the running statistics
-move by ``momentum``: ``r ← (1 − m)·r + m·stat`` (the running variance takes the unbiased
-σ²·n/(n − 1)). Evaluation: μ, σ² are the running statistics.
+Every normalisation here standardises x over some axes and applies an optional affine map:
+
+    x̂ = (x − μ)·σ̂,  σ̂ = 1/√(σ² + ε),  y = γ ⊙ x̂ + β,
+
+with μ, σ² the mean and *biased* variance over the reduced axes. The layers differ only in the
+reduced axes: x is viewed as (P, K, L) with one statistic per K, reduced over P and L —
+
+    batch norm     (N, C, L)          instance norm  (1, N·C, L)
+    group norm     (1, N·G, C/G·L)    layer norm     (1, M, D)
+
+— and γ, β broadcast over a second view (A₀, A₁, A₂) with one value per A₁.
+
+Backward, in closed form (n = P·L values per statistic, g̃ = g ⊙ γ):
+
+    ∂x = σ̂·(g̃ − mean(g̃) − x̂·mean(g̃·x̂)),  ∂γ = Σ g·x̂,  ∂β = Σ g.
+
+The first-order backward is fused NumPy; with ``create_graph`` the same formula runs in Tensor
+ops over graph nodes for x̂ and σ̂ (their own backwards are closed forms too:
+∂σ̂/∂x = −σ̂²·x̂/n), so any order of derivative follows torch.
+
+Batch norm, training: the running statistics move by ``momentum``:
+``r ← (1 − m)·r + m·stat`` (the running variance takes the unbiased σ²·n/(n − 1)). Evaluation:
+μ, σ² are the running statistics and y = x·(γσ̂) + (β − μγσ̂).
 """
 
 from __future__ import annotations
@@ -11,61 +30,218 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.tensor import make
 from ..ops.geometry import check_arrays
 from . import checks
+
+__all__ = ["batch_norm"]
+
+
+class NormShapeError(RuntimeError, ValueError):
+    """An input or parameter whose shape does not fit (torch's RuntimeError; a ValueError too)."""
+
+
+def _sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Σ over axes 0 and 2 of a (P, K, L) array (of a·b when b is given), shape (K,), in a's
+    dtype with no (P, K, L) temporary."""
+    if b is None:
+        return np.einsum("pkl->k", a)
+    return np.einsum("pkl,pkl->k", a, b)
+
+
+def _graph_dx(ga: Tensor, xh: Tensor, rstd: Tensor) -> Tensor:
+    """σ̂·(g̃ − mean(g̃) − x̂·mean(g̃·x̂)) over axes (0, 2), in Tensor ops (differentiable)."""
+    return rstd * (ga - ga.mean(dim=(0, 2), keepdim=True)
+                   - xh * (ga * xh).mean(dim=(0, 2), keepdim=True))
+
+
+def _fast_dx(ga: np.ndarray, xh: np.ndarray, rstd: np.ndarray, scale: np.ndarray | None,
+             shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same in NumPy: ``scale`` (K,) multiplies g̃ = g·scale per K (None: g̃ = g).
+    Returns ∂x as a fresh array of ``shape`` (no base: the engine keeps it without a copy)
+    and the sums Σg, Σg·x̂ (of the unscaled g)."""
+    n = ga.shape[0] * ga.shape[2]
+    s1, s2 = _sums(ga), _sums(ga, xh)
+    a = rstd.reshape(-1) if scale is None else rstd.reshape(-1) * scale
+    c1 = (-a * (s1 / n)).reshape(1, -1, 1)
+    c2 = (-a * (s2 / n)).reshape(1, -1, 1)
+    out = np.empty(shape, ga.dtype)
+    out3 = out.reshape(ga.shape)
+    np.multiply(xh, c2, out=out3)
+    out3 += c1
+    out3 += ga * a.reshape(1, -1, 1)
+    return out, s1, s2
+
+
+def _stat_nodes(x: Tensor, xh3: np.ndarray, rstd3: np.ndarray) -> tuple[Tensor, Tensor]:
+    """x̂ and σ̂ as graph nodes on x (for backward with create_graph)."""
+    n = xh3.shape[0] * xh3.shape[2]
+    shape = x.shape
+    nodes: list[Tensor] = []
+
+    def xh_backward(g):
+        if is_grad_enabled():
+            return (_graph_dx(g, nodes[0], nodes[1]).reshape(shape),)
+        return (Tensor.wrap(_fast_dx(g.array, xh3, rstd3, None, tuple(shape))[0]),)
+
+    def rstd_backward(g):
+        r, xh = nodes[1], nodes[0]
+        return ((-(g * r * r) * xh / float(n)).reshape(shape),)
+
+    nodes.append(make(xh3, (x,), xh_backward, "native_norm_xhat"))
+    nodes.append(make(rstd3, (x,), rstd_backward, "native_norm_rstd"))
+    return nodes[0], nodes[1]
+
+
+def normalize(x: Tensor, stats_shape: tuple[int, int, int], weight: Tensor | None,
+              bias: Tensor | None, affine_shape: tuple[int, int, int], eps: float,
+              op: str = "native_norm") -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """The fused core: x standardised over axes (0, 2) of its (P, K, L) view ``stats_shape``,
+    then γ, β (one per A₁ of the (A₀, A₁, A₂) view ``affine_shape``) applied.
+
+    Returns y (x's shape), and the per-K mean and biased variance as arrays (for running
+    statistics)."""
+    p, k, length = stats_shape
+    n = p * length
+    x3 = x.array.reshape(stats_shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (_sums(x3) / x3.dtype.type(n)).astype(x3.dtype, copy=False) if n else \
+            np.full(k, np.nan, x3.dtype)
+        xh3 = np.subtract(x3, mean.reshape(1, k, 1))
+        var = (_sums(xh3, xh3) / x3.dtype.type(n)).astype(x3.dtype, copy=False) if n else \
+            np.full(k, np.nan, x3.dtype)
+        rstd3 = (1.0 / np.sqrt(var + x3.dtype.type(eps))).astype(x3.dtype).reshape(1, k, 1)
+        xh3 *= rstd3
+    view = (1, affine_shape[1], 1)
+    # batch norm: the affine map is per statistic, so the backward's sums serve ∂γ and ∂β
+    shared = tuple(affine_shape) == tuple(stats_shape)
+    w = None if weight is None else weight.array.reshape(view)
+    b = None if bias is None else bias.array.reshape(view)
+    if w is None and b is None:
+        y = xh3
+    else:
+        xa = xh3.reshape(affine_shape)
+        y = xa * w if w is not None else xa + b
+        if w is not None and b is not None:
+            y += b
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    cache: list = []
+
+    def backward(g):
+        if is_grad_enabled():
+            return _graph_backward(g)
+        ga = g.array.reshape(affine_shape)
+        xa = xh3.reshape(affine_shape)
+        if shared:                                  # Σg, Σg·x̂ once, for ∂x, ∂γ and ∂β
+            dx, sb, sw = _fast_dx(ga, xh3, rstd3, None if w is None else w.reshape(-1),
+                                  x.array.shape)
+        else:
+            gt = ga if w is None else ga * w
+            dx = _fast_dx(gt.reshape(stats_shape), xh3, rstd3, None, x.array.shape)[0]
+            sw = None if w is None else _sums(ga, xa)
+            sb = None if b is None else _sums(ga)
+        grads = [Tensor.wrap(dx)]
+        if weight is not None:
+            grads.append(Tensor.wrap(sw.reshape(weight.shape)))
+        if bias is not None:
+            grads.append(Tensor.wrap(sb.reshape(bias.shape)))
+        return tuple(grads)
+
+    def _graph_backward(g):
+        if not cache:
+            cache.extend(_stat_nodes(x, xh3, rstd3))
+        xh, rstd = cache
+        ga = g.reshape(affine_shape)
+        xa = xh.reshape(affine_shape)
+        gt = ga if weight is None else ga * weight.reshape(view)
+        grads = [_graph_dx(gt.reshape(stats_shape), xh, rstd).reshape(x.shape)]
+        if weight is not None:
+            grads.append((ga * xa).sum(dim=(0, 2)).reshape(weight.shape))
+        if bias is not None:
+            grads.append(ga.sum(dim=(0, 2)).reshape(bias.shape))
+        return tuple(grads)
+
+    out = make(y.reshape(x.shape), parents, backward, op, saves_output=y is xh3)
+    return out, mean, var
+
+
+def affine_stats(x: Tensor, mean: np.ndarray, var: np.ndarray, weight: Tensor | None,
+                 bias: Tensor | None, view: tuple[int, ...], eps: float) -> Tensor:
+    """Normalisation by given statistics (evaluation): y = x·(γσ̂) + (β − μγσ̂), per channel;
+    differentiable in x, γ, β by the Tensor ops it is made of."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rstd = (1.0 / np.sqrt(var + var.dtype.type(eps))).astype(var.dtype)
+    scale = Tensor.wrap(rstd) if weight is None else weight * Tensor.wrap(rstd)
+    shift = Tensor.wrap(-mean) * scale
+    if bias is not None:
+        shift = shift + bias
+    return x * scale.reshape(view) + shift.reshape(view)
+
+
+def parameters(op: str, x, **given) -> tuple[Tensor, dict]:
+    """The input and the optional parameters as Tensors of one floating dtype; running
+    statistics must be arrays or Tensors (they are updated in place)."""
+    x = checks.tensor(op, "input", x)
+    out = {}
+    for name, s in given.items():
+        if s is None:
+            out[name] = None
+            continue
+        if name.startswith("running") and not isinstance(s, (Tensor, np.ndarray)):
+            raise TypeError(f"{op}: {name} must be an ndarray or a Tensor (it is updated in "
+                            f"place), got {type(s).__name__}")
+        out[name] = checks.tensor(op, name, s)
+    check_arrays(op, input=x.array, **{k: v.array for k, v in out.items() if v is not None})
+    return x, out
+
+
+def check_vectors(op: str, channels: int, shape, **given) -> None:
+    """Each given (C,) parameter has C = ``channels`` values (torch's message)."""
+    for name, s in given.items():
+        if s is not None and s.shape != (channels,):
+            raise NormShapeError(f"{op}: {name} must have shape (C,) = ({channels},) for input "
+                                 f"{tuple(shape)} ({name} should contain {channels} elements "
+                                 f"not {s.array.size})")
+
+
+def update_running(stats, values, momentum: float) -> None:
+    """r ← (1 − m)·r + m·value, in place on each given running statistic's ndarray."""
+    with no_grad():
+        for s, value in zip(stats, values):
+            if s is not None:
+                a = s.array
+                a[...] = (1 - momentum) * a + momentum * value.astype(a.dtype, copy=False)
 
 
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalize (N, C, *) per channel; updates ``running_mean``/``running_var`` in place
-    (ndarrays or Tensors of shape (C,)) when training."""
+    """Normalize (N, C, *) per channel over N and the spatial axes; updates ``running_mean``/
+    ``running_var`` (ndarrays or Tensors of shape (C,)) in place when training."""
     op = "batch_norm"
-    x = checks.tensor(op, "input", input)
     training = checks.boolean(op, "training", training)
     momentum = checks.real(op, "momentum", momentum, 0.0, 1.0)
     eps = checks.real(op, "eps", eps, 0.0)
-    given = {}
-    for name, s in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if s is not None:
-            if name.startswith("running") and not isinstance(s, (Tensor, np.ndarray)):
-                raise TypeError(f"{op}: {name} must be an ndarray or a Tensor (it is updated in "
-                                f"place), got {type(s).__name__}")
-            given[name] = checks.tensor(op, name, s)
-    check_arrays(op, input=x.array, **{k: v.array for k, v in given.items()})
-    running_mean, running_var = given.get("running_mean"), given.get("running_var")
-    weight, bias = given.get("weight"), given.get("bias")
+    x, p = parameters(op, input, running_mean=running_mean, running_var=running_var,
+                      weight=weight, bias=bias)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C, *), got shape {x.shape}")
-    channels = x.shape[1]
-    axes = (0,) + tuple(range(2, x.ndim))
-    view = (1, channels) + (1,) * (x.ndim - 2)
-    stats = [running_mean, running_var]
-    for name, s in given.items():
-        if s.shape != (channels,):
-            raise ValueError(f"batch_norm: {name} must have shape (C,) = ({channels},) for "
-                             f"input {x.shape}")
+    n, c = x.shape[0], x.shape[1]
+    check_vectors(op, c, x.shape, **p)
+    length = int(np.prod(x.shape[2:], dtype=np.int64))
+    stats = (p["running_mean"], p["running_var"])
     if training:
-        count = int(np.prod([x.shape[i] for i in axes]))
+        count = n * length
         if count < 2:
             raise ValueError(f"batch_norm: training needs more than one value per channel, "
-                             f"got input {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        with no_grad():
-            for s, value in zip(stats, (mean.array, var.array * count / (count - 1))):
-                if s is not None:
-                    s.array[...] = (1 - momentum) * s.array + momentum * value.reshape(-1)
-    else:
-        if stats[0] is None or stats[1] is None:
-            raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "
-                             "running_var")
-        centered = x - stats[0].reshape(view)
-        var = stats[1].reshape(view)
-    y = centered / (var + eps) ** 0.5
-    if weight is not None:
-        y = y * weight.reshape(view)
-    if bias is not None:
-        y = y + bias.reshape(view)
-    return y
+                             f"got input {x.shape} (Expected more than 1 value per channel "
+                             f"when training)")
+        y, mean, var = normalize(x, (n, c, length), p["weight"], p["bias"], (n, c, length),
+                                 eps, "native_batch_norm")
+        update_running(stats, (mean, var * (count / (count - 1))), momentum)
+        return y
+    if stats[0] is None or stats[1] is None:
+        raise ValueError("batch_norm: evaluation (training=False) needs running_mean and "
+                         "running_var")
+    view = (1, c) + (1,) * (x.ndim - 2)
+    return affine_stats(x, stats[0].array, stats[1].array, p["weight"], p["bias"], view, eps)

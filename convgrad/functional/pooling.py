@@ -1,7 +1,8 @@
-r"""Max and average pooling, built on a differentiable window pair: ``unfold`` and ``fold``.
+r"""Max and average pooling, built on a differentiable window pair: ``window_view`` and
+``window_sum``.
 
-``unfold`` gathers every window of x (a zero-copy view); ``fold`` adds windows back where
-they came from. Each is the other's transpose, so pooling needs no backward of its own: max
+``window_view`` gathers every window of x (a zero-copy view); ``window_sum`` adds windows back
+where they came from. Each is the other's transpose, so pooling needs no backward of its own: max
 pooling *selects* one element per window, average pooling *sums* each window and divides.
 
 Output length per axis (PyTorch's rule): ``m = ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1``; with
@@ -26,36 +27,41 @@ from ..ops.windows import fold_windows, sliding_windows
 from . import checks
 from .basic import pad_sides
 
+__all__ = ["max_pool", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool", "avg_pool1d",
+           "avg_pool2d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+           "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
-def unfold(input, kernel, stride, dilation) -> Tensor:
+
+def window_view(input, kernel, stride, dilation) -> Tensor:
     """Windows of the last ``len(kernel)`` axes: (*lead, *S) → (*lead, *M, *K), zero-copy."""
-    x = checks.tensor("unfold", "input", input, "fiub")
-    kernel, stride, dilation = _window_args("unfold", x, kernel, stride, dilation)
+    x = checks.tensor("window_view", "input", input, "fiub")
+    kernel, stride, dilation = _window_args("window_view", x, kernel, stride, dilation)
     size = x.shape[x.ndim - len(kernel):]
     for n, k, d in zip(size, kernel, dilation):
         if effective_kernel(k, d) > n:
-            raise ValueError(f"unfold: window {kernel} (dilation {dilation}) is larger than "
-                             f"the input's last axes {size}")
+            raise ValueError(f"window_view: window {kernel} (dilation {dilation}) is larger "
+                             f"than the input's last axes {size}")
     return make(sliding_windows(x.array, kernel, stride, dilation), (x,),
-                lambda g: (fold(g, size, stride, dilation),), "unfold")
+                lambda g: (window_sum(g, size, stride, dilation),), "window_view")
 
 
-def fold(windows, size, stride, dilation) -> Tensor:
-    """The transpose of ``unfold``: windows (*lead, *M, *K) summed back into (*lead, *size)."""
-    w = checks.tensor("fold", "windows", windows, "fiub")
+def window_sum(windows, size, stride, dilation) -> Tensor:
+    """The transpose of ``window_view``: windows (*lead, *M, *K) summed back into
+    (*lead, *size)."""
+    w = checks.tensor("window_sum", "windows", windows, "fiub")
     if not isinstance(size, (tuple, list)) or not 0 < len(size) <= w.ndim // 2:
-        raise ValueError(f"fold: size must be a tuple of at most {w.ndim // 2} ints (windows of "
-                         f"shape (*lead, *M, *K)), got {size!r}")
-    size = as_tuple(tuple(size), len(size), "size", "fold")
+        raise ValueError(f"window_sum: size must be a tuple of at most {w.ndim // 2} ints "
+                         f"(windows of shape (*lead, *M, *K)), got {size!r}")
+    size = as_tuple(tuple(size), len(size), "size", "window_sum")
     kernel = w.shape[w.ndim - len(size):]
-    _, stride, dilation = _window_args("fold", w, kernel, stride, dilation)
+    _, stride, dilation = _window_args("window_sum", w, kernel, stride, dilation)
     for n, m, k, s, d in zip(size, w.shape[w.ndim - 2 * len(size):], kernel, stride,
                              dilation):
         if m != (n - effective_kernel(k, d)) // s + 1 or k < 1:
-            raise ValueError(f"fold: windows of shape {w.shape} do not tile size {size} with "
-                             f"stride {stride}, dilation {dilation}")
+            raise ValueError(f"window_sum: windows of shape {w.shape} do not tile size {size} "
+                             f"with stride {stride}, dilation {dilation}")
     return make(fold_windows(w.array, size, stride, dilation), (w,),
-                lambda h: (unfold(h, kernel, stride, dilation),), "fold")
+                lambda h: (window_view(h, kernel, stride, dilation),), "window_sum")
 
 
 def _window_args(op: str, x: Tensor, kernel, stride, dilation):
@@ -68,22 +74,42 @@ def _window_args(op: str, x: Tensor, kernel, stride, dilation):
             as_tuple(dilation, n, "dilation", op))
 
 
-def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
-             ndim: int, op: str = "max_pool") -> Tensor:
-    """Maximum over each window; the first maximal element in a window takes the gradient."""
+def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+             return_indices=False, *, ndim: int, op: str = "max_pool"):
+    """Maximum over each window; the first maximal element in a window takes the gradient.
+
+    With ``return_indices`` also the int64 position of each maximum in the flattened spatial
+    input (``h·W + w`` in 2-d), as torch: the indices ``max_unpool`` takes."""
     x = checks.tensor(op, "input", input)
+    return_indices = checks.boolean(op, "return_indices", return_indices)
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding,
                                                     dilation, ceil_mode, ndim)
     xp = pad_sides(x, pads, value=-np.inf)
-    windows = unfold(xp, kernel, stride, dilation)
+    windows = window_view(xp, kernel, stride, dilation)
     flat = windows.reshape(*windows.shape[: x.ndim], -1)
     first_max = flat.array.argmax(axis=-1)[..., None]
     lost = np.take_along_axis(flat.array, first_max, -1) == -np.inf
     if lost.any():      # all −inf: torch's gradient goes to the first element inside x, not
         inside = pad_sides(Tensor(np.ones(x.shape, np.int8)), pads, value=0)   # a padding
-        first_inside = unfold(inside, kernel, stride, dilation).array.reshape(flat.shape)
+        first_inside = window_view(inside, kernel, stride, dilation).array.reshape(flat.shape)
         first_max = np.where(lost, first_inside.argmax(axis=-1)[..., None], first_max)
-    return take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
+    out = take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
+    if not return_indices:
+        return out
+    return out, Tensor(_flat_index(first_max[..., 0], x.shape[2:], out.shape[2:], kernel,
+                                   stride, dilation, [lo for lo, _ in pads]))
+
+
+def _flat_index(k_flat: np.ndarray, size, out_size, kernel, stride, dilation, lo) -> np.ndarray:
+    """Input position ``Σ_i (o_i·s_i − p_i + k_i·d_i)·stride_i`` of kernel tap ``k_flat``."""
+    taps = np.unravel_index(k_flat, kernel)
+    index = np.zeros(k_flat.shape, np.int64)
+    n = len(kernel)
+    for axis in range(n):
+        o = np.arange(out_size[axis]).reshape((-1,) + (1,) * (n - 1 - axis))
+        coord = o * stride[axis] - lo[axis] + taps[axis] * dilation[axis]
+        index = index * size[axis] + coord
+    return index
 
 
 def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -97,7 +123,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding, 1,
                                                     ceil_mode, ndim)
     axes = tuple(range(x.ndim, x.ndim + ndim))
-    sums = unfold(pad_sides(x, pads), kernel, stride, dilation).sum(axis=axes)
+    sums = window_view(pad_sides(x, pads), kernel, stride, dilation).sum(axis=axes)
     if divisor_override is not None:
         checks.integer(op, "divisor_override", divisor_override, 1)
         return sums / float(divisor_override)
@@ -137,6 +163,60 @@ def _pool_geometry(op, x: Tensor, kernel_size, stride, padding, dilation, ceil_m
     return kernel, stride, dilation, tuple(pads)
 
 
+def max_unpool(input, indices, kernel_size, stride=None, padding=0, output_size=None, *,
+               ndim: int, op: str = "max_unpool") -> Tensor:
+    """The partial inverse of ``max_pool``: zeros of the output size with each input value put at
+    its index (flattened spatial positions, as ``return_indices`` gives them).
+
+    Output length per axis, unless ``output_size`` is given: ``(n − 1)·s − 2p + k``; an
+    ``output_size`` (spatial, or with N, C in front) must lie within ``stride`` of it."""
+    x = checks.tensor(op, "input", input)
+    idx = checks.tensor(op, "indices", indices, "i").array
+    if x.ndim not in (ndim + 1, ndim + 2):
+        raise ValueError(f"{op}: input must have shape (N, C, {ndim} spatial dims) or (C, "
+                         f"{ndim} spatial dims), got {x.shape}")
+    if idx.shape != x.shape:
+        raise ValueError(f"{op}: indices must have the input's shape {x.shape}, got "
+                         f"{idx.shape}")
+    kernel = as_tuple(kernel_size, ndim, "kernel_size", op)
+    stride = kernel if stride is None else as_tuple(stride, ndim, "stride", op)
+    padding = as_tuple(padding, ndim, "padding", op, minimum=0)
+    size = x.shape[x.ndim - ndim:]
+    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(size, stride, padding, kernel)]
+    if output_size is None:
+        out_size = default
+    else:
+        out_size = [int(v) for v in output_size][-ndim:] if len(output_size) in (
+            ndim, ndim + 2) else None
+        if out_size is None or any(not d - s < o < d + s for o, d, s in
+                                   zip(out_size, default, stride)):
+            raise ValueError(f"{op}: output_size {tuple(output_size)} must be {ndim} sizes "
+                             f"each within stride {stride} of {tuple(default)}")
+    if min(out_size) < 1:
+        raise ValueError(f"{op}: output size {tuple(out_size)} is too small (input {x.shape})")
+    total = int(np.prod(out_size))
+    if idx.size and (idx.min() < 0 or idx.max() >= total):
+        raise RuntimeError(f"{op}: found an invalid max index {int(idx.max())} (output spatial "
+                           f"size {tuple(out_size)})")
+    lead = x.shape[: x.ndim - ndim]
+    flat, where = x.reshape(*lead, -1), idx.reshape(*lead, -1)
+    out = np.zeros((*lead, total), x.dtype)
+    np.put_along_axis(out, where, flat.array, -1)      # a repeated index: the last one wins
+    return make(out, (flat,), lambda g: (take_along_axis(g, where, -1),),
+                "max_unpool").reshape(*lead, *out_size)
+
+
+def lp_pool(input, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim: int,
+            op: str = "lp_pool") -> Tensor:
+    """Power-average pooling ``(Σ_window x^p)^(1/p)`` (no padding), computed as torch does:
+    ``(sign(a)·relu(|a|)·|K|)^(1/p)`` with ``a = avg_pool(x^p)``."""
+    p = checks.real(op, "norm_type", norm_type, finite=False)
+    kernel = as_tuple(kernel_size, ndim, "kernel_size", op)
+    x = checks.tensor(op, "input", input)
+    a = avg_pool(x.pow(p), kernel, stride, 0, ceil_mode, ndim=ndim, op=op)
+    return (a.sign() * a.abs().relu()).mul(float(np.prod(kernel))).pow(1.0 / p)
+
+
 def _fixed_rank(fn, n: int, name: str):
     def wrapper(input, kernel_size, *args, **kwargs) -> Tensor:
         return fn(input, kernel_size, *args, ndim=n, op=name, **kwargs)
@@ -145,5 +225,28 @@ def _fixed_rank(fn, n: int, name: str):
     return wrapper
 
 
+def _unpool_rank(n: int):
+    def wrapper(input, indices, kernel_size, stride=None, padding=0,
+                output_size=None) -> Tensor:
+        return max_unpool(input, indices, kernel_size, stride, padding, output_size, ndim=n,
+                          op=f"max_unpool{n}d")
+    return _named(wrapper, max_unpool, n, f"max_unpool{n}d")
+
+
+def _lp_rank(n: int):
+    def wrapper(input, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
+        return lp_pool(input, norm_type, kernel_size, stride, ceil_mode, ndim=n,
+                       op=f"lp_pool{n}d")
+    return _named(wrapper, lp_pool, n, f"lp_pool{n}d")
+
+
+def _named(wrapper, fn, n: int, name: str):
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = f"``{fn.__name__}`` over {n} spatial dim(s): {fn.__doc__}"
+    return wrapper
+
+
 max_pool1d, max_pool2d, max_pool3d = (_fixed_rank(max_pool, n, f"max_pool{n}d") for n in (1, 2, 3))
 avg_pool1d, avg_pool2d, avg_pool3d = (_fixed_rank(avg_pool, n, f"avg_pool{n}d") for n in (1, 2, 3))
+max_unpool1d, max_unpool2d, max_unpool3d = (_unpool_rank(n) for n in (1, 2, 3))
+lp_pool1d, lp_pool2d, lp_pool3d = (_lp_rank(n) for n in (1, 2, 3))

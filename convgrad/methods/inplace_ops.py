@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd import Tensor, astype, make, modify
 from ..autograd.inplace import _check_dtype
 from ..semantics import result_dtype
-from . import elementwise, logic, pointwise, shape
+from . import elementwise, linalg, logic, matrix, ordering, pointwise, shape
 
 __all__: list[str] = []     # the top-level twins (convgrad.exp …)
 
@@ -197,7 +197,16 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
                                            where=mask))
 
 
+# the in-place twins of products and scans (out of place elsewhere; each reads its input)
+_OTHERS = (("addmm", linalg.addmm), ("addmv", matrix.addmv), ("addr", matrix.addr),
+           ("baddbmm", matrix.baddbmm), ("addbmm", matrix.addbmm),
+           ("cumsum", ordering.cumsum), ("cumprod", ordering.cumprod),
+           ("negative", logic.neg))
+
+
 def _attach() -> None:
+    for name, fn in _OTHERS:
+        setattr(Tensor, f"{name}_", _twin(name, fn))
     for name, fn, reads, ufunc in _UNARY:
         setattr(Tensor, f"{name}_", _twin(name, fn, reads_self=reads, ufunc=ufunc))
     for name, fn, reads in _WITH_ARGS:

@@ -25,7 +25,7 @@ from . import reduction as _reduction
 from . import shape as _shape
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "chunk",
-           "split", "unbind", "tensor_split", "tile"]
+           "split", "unbind", "tensor_split", "tile", "repeat_interleave"]
 
 
 def _tensors(tensors, op: str) -> list[Tensor]:
@@ -262,7 +262,48 @@ def tile(input: Tensor, dims) -> Tensor:
     return repeat(input, (1,) * (input.ndim - len(reps)) + reps)
 
 
+def repeat_interleave(input, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place, torch's
+    ``repeat_interleave``: [1, 2] with repeats 2 → [1, 1, 2, 2]; ``repeats`` an int or one count
+    per slice; no ``dim``: the flattened input. ``repeat_interleave(counts)`` alone gives the
+    indices ``[0]*counts[0] + [1]*counts[1] + …``. The gradient sums the copies back."""
+    from .gather import index_select  # noqa: PLC0415  (gather imports this module's users)
+    if repeats is None:                                      # repeat_interleave(counts)
+        counts = _counts(input, None, "repeat_interleave")
+        return Tensor.wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    if not isinstance(input, Tensor):
+        raise TypeError(f"repeat_interleave(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if dim is None:
+        input, dim = _shape.reshape(input, -1), 0
+    d = normalize_dim(dim, input.ndim, "repeat_interleave")
+    counts = _counts(repeats, input.shape[d] if input.ndim else 1, "repeat_interleave")
+    index = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the "
+                           f"sum of repeats {index.size}")
+    return index_select(input, d, Tensor.wrap(index))
+
+
+def _counts(repeats, length: int | None, op: str) -> np.ndarray:
+    """``repeats`` as a non-negative int64 count per slice (an int is broadcast)."""
+    r = np.asarray(repeats.array if isinstance(repeats, Tensor) else repeats)
+    if r.dtype.kind not in "iu" or r.ndim > 1:
+        raise RuntimeError(f"{op}: repeats must be an int or a 0-dim or 1-dim integer tensor, "
+                           f"got {r.dtype} of shape {list(r.shape)}")
+    if (r < 0).any():
+        raise RuntimeError(f"{op}: repeats can not be negative")
+    if length is None:
+        return r.reshape(-1).astype(np.int64)
+    if r.ndim == 1 and r.size not in (1, length):
+        raise RuntimeError(f"{op}: repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {r.size} and input.size({length})")
+    return np.broadcast_to(r.reshape(-1), (length,)).astype(np.int64)
+
+
 def _attach() -> None:
+    Tensor.repeat_interleave = repeat_interleave
     Tensor.chunk, Tensor.split, Tensor.unbind = chunk, split, unbind
     Tensor.tensor_split, Tensor.repeat, Tensor.tile = tensor_split, repeat, tile
 

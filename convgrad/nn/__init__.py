@@ -1,38 +1,32 @@
-"""Layers with PyTorch's names, arguments and state-dict layout: ``from convgrad import nn``."""
+"""Layers with PyTorch's names, arguments and state-dict layout: ``import convgrad.nn as nn``.
 
-from . import init
+One module per family, as torch's ``torch/nn/modules/``; each lists its layers in ``__all__``.
+``nn.functional`` is ``convgrad.functional``.
+"""
+
+from . import (activation, container, dropout, folding, functional, init, linear,  # noqa: I001
+               loss,
+               normalization, normalization_more, padding, parallel, pixelshuffle, pooling,
+               sparse, upsampling, utils)
+from .activation import *  # noqa: F403
+from .container import *  # noqa: F403
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .layers import (
-    ELU,
-    AvgPool1d,
-    AvgPool2d,
-    AvgPool3d,
-    BatchNorm1d,
-    BatchNorm2d,
-    BatchNorm3d,
-    CrossEntropyLoss,
-    Dropout,
-    Flatten,
-    Identity,
-    LeakyReLU,
-    Linear,
-    LogSoftmax,
-    MaxPool1d,
-    MaxPool2d,
-    MaxPool3d,
-    MSELoss,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-)
-from .module import Module, Parameter, Sequential
+from .dropout import *  # noqa: F403
+from .folding import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import Module, Parameter
+from .parallel import DataParallel
+from .normalization import *  # noqa: F403
+from .normalization_more import *  # noqa: F403
+from .padding import *  # noqa: F403
+from .pixelshuffle import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .sparse import *  # noqa: F403
+from .upsampling import *  # noqa: F403
 
-__all__ = ["init", "Module", "Parameter", "Sequential", "Conv1d", "Conv2d", "Conv3d",
-           "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear", "ReLU",
-           "LeakyReLU", "ELU", "SiLU", "Softplus", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-           "Identity", "Flatten", "Dropout", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d",
-           "AvgPool2d", "AvgPool3d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-           "CrossEntropyLoss", "MSELoss"]
+FAMILIES = (activation, container, dropout, folding, linear, loss, normalization,
+            normalization_more, padding, pixelshuffle, pooling, sparse, upsampling)
+__all__ = ["functional", "init", "utils", "parallel", "DataParallel", "Module", "Parameter",
+           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           *(name for family in FAMILIES for name in family.__all__)]

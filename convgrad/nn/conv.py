@@ -12,6 +12,7 @@ from ..autograd import Tensor
 from ..ops.geometry import PADDING_STRINGS, as_tuple, resolve_padding
 from . import init
 from .module import Module, Parameter
+from .options import as_input, factory_dtype
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -21,9 +22,10 @@ class _ConvNd(Module):
 
     def __init__(self, ndim: int, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", output_padding=0, dtype=np.float32):
+                 padding_mode: str = "zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
+        dtype = factory_dtype(name, device, dtype)
         for label, v in (("in_channels", in_channels), ("out_channels", out_channels),
                          ("groups", groups)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
@@ -61,29 +63,46 @@ class _ConvNd(Module):
         self.padding, self.padding_mode = padding, padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = Parameter(init.kaiming_uniform(shape, dtype=dtype))
-        bound = 1 / math.sqrt(init.fan_in(shape))
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.register_parameter(
-            "bias", Parameter(init.uniform((out_channels,), bound, dtype)) if bias else None)
+            "bias", Parameter(np.empty((out_channels,), dtype=dtype)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: weight Kaiming-uniform with a = √5 (U(±1/√fan_in)), bias
+        U(±1/√fan_in)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
+        """torch's text: defaults left out, an int padding shown per dim."""
+        padding = ((self.padding,) * self.ndim if isinstance(self.padding, (int, np.integer))
+                   else self.padding)
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+                f"stride={self.stride}")
+        if isinstance(padding, str) or any(p != 0 for p in padding):
+            text += f", padding={tuple(padding) if isinstance(padding, list) else padding}"
         if any(d != 1 for d in self.dilation):
             text += f", dilation={self.dilation}"
+        if self.transposed and any(e != 0 for e in self.output_padding):
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
         if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode!r}"
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
 class _Conv(_ConvNd):
     def forward(self, x):
         name = type(self).__name__
-        x = _tensor(x)
+        x = as_input(x)
         if x.ndim != self.ndim + 2:
             raise ValueError(f"{name}: input must have shape (N, C, {self.ndim} spatial dims), "
                              f"got {x.shape}")
@@ -121,23 +140,27 @@ class _ConvTranspose(_ConvNd):
 
 
 def _layer(base, ndim: int, name: str, doc: str):
-    def __init__(self, in_channels, out_channels, kernel_size, *args, **kwargs):
-        base.__init__(self, ndim, in_channels, out_channels, kernel_size, *args, **kwargs)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        base.__init__(self, ndim, in_channels, out_channels, kernel_size, stride, padding,
+                      dilation, groups, bias, padding_mode, device=device, dtype=dtype)
     return type(name, (base,), {"__init__": __init__, "__doc__": doc})
 
 
 _CONV_DOC = """{n}-d convolution layer: ``y = x ⋆ weight + bias``.
 
 ``{name}(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-bias=True, padding_mode='zeros', dtype=np.float32)``; weight (C_out, C_in/groups, *K) and bias
-(C_out,) start as U(−1/√fan_in, 1/√fan_in) (PyTorch's Kaiming-uniform default). ``padding``
+bias=True, padding_mode='zeros', device=None, dtype=None)``; weight (C_out, C_in/groups, *K)
+and bias (C_out,) start as U(−1/√fan_in, 1/√fan_in) (PyTorch's Kaiming-uniform default). ``padding``
 takes everything ``ops.conv`` does ('same' keeps ⌈n/s⌉ at any stride); ``padding_mode``
 reflect/replicate/circular pads explicitly before a conv with no padding.
 """
 _TRANSPOSE_DOC = """{n}-d transposed convolution layer (the input gradient of a conv).
 
 ``{name}(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-groups=1, bias=True, dilation=1, dtype=np.float32)``; weight (C_in, C_out/groups, *K).
+groups=1, bias=True, dilation=1, padding_mode='zeros', device=None, dtype=None)``;
+weight (C_in, C_out/groups, *K).
 """
 
 Conv1d, Conv2d, Conv3d = (_layer(_Conv, n, f"Conv{n}d", _CONV_DOC.format(n=n, name=f"Conv{n}d"))
@@ -147,19 +170,14 @@ Conv1d, Conv2d, Conv3d = (_layer(_Conv, n, f"Conv{n}d", _CONV_DOC.format(n=n, na
 def _transpose_layer(ndim: int):
     name = f"ConvTranspose{ndim}d"
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
         _ConvTranspose.__init__(self, ndim, in_channels, out_channels, kernel_size, stride,
                                 padding, dilation, groups, bias, padding_mode, output_padding,
-                                dtype)
+                                device=device, dtype=dtype)
     return type(name, (_ConvTranspose,), {"__init__": __init__,
                                           "__doc__": _TRANSPOSE_DOC.format(n=ndim, name=name)})
 
 
 ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = (_transpose_layer(n) for n in (1, 2, 3))
-
-
-def _tensor(x) -> Tensor:
-    """x as a Tensor (an ndarray wrapped as it is; bad input is refused by the op, by name)."""
-    return x if isinstance(x, Tensor) else Tensor.wrap(np.asarray(x))
