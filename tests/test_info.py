@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import import_torch
 
 import convgrad as cg
 from convgrad.methods import info
-from tests.helpers import import_torch
 
 NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 

@@ -6,12 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import import_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convgrad as cg
 from convgrad.testing import assert_allclose, assert_close, make_tensor
-from tests.helpers import import_torch
 
 NAN, INF = float("nan"), float("inf")
 DTYPES = ["float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool"]
