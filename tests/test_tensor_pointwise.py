@@ -211,8 +211,6 @@ ERRORS = [
 def test_error_types_match_torch(expr, error):
     for m in (torch, cg):
         env = {"m": m, "i": m.tensor(INTS), "f": m.tensor(FLOATS), "b": m.tensor(BOOLS)}
-        if m is cg and not hasattr(cg, "zeros") and "zeros" in expr:
-            pytest.skip("convgrad.zeros is not there yet")
         with pytest.raises(error):
             eval(expr, env)  # noqa: S307
 
