@@ -5,7 +5,7 @@ README's "PyTorch compatibility"). Each module below lists its public names in `
 """
 
 from . import methods  # noqa: F401, I001  (first: attaches the Tensor's methods)
-from . import (accelerator, autograd, backends, cuda, functional, linalg, nn, ops, optim,
+from . import (accelerator, autograd, backends, cuda, functional, linalg, nn, onnx, ops, optim,
                special, testing, utils)
 from .autograd import (Size, Tensor, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
@@ -27,6 +27,6 @@ __all__ = ["autograd", "ops", "functional", "nn", "optim", "Tensor", "Size", "gr
            "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled", "device",
            "gradcheck", "GradcheckError", "get_default_dtype", "set_default_dtype", "save",
            "load", "__version__",
-           "cuda", "accelerator", "backends", "linalg", "special", "testing", "utils",
+           "cuda", "accelerator", "backends", "linalg", "onnx", "special", "testing", "utils",
            *creation.__all__, *dtypes.__all__, *random.__all__,
            *(name for module in methods.MODULES for name in module.__all__)]

@@ -243,3 +243,40 @@ def conv_cases(draw, dims=(1, 2, 3), dtype="float64", max_size=9, transposed=Fal
         if any(f - lo - hi < 1 for f, (lo, hi) in zip(full, pairs)):
             case.padding = 0                      # padding would crop everything
     return case
+
+
+def check_onnx(model, *inputs, batch_sizes=(), rtol: float = 1e-5, atol: float = 1e-5,
+               **export_options) -> None:
+    """``convgrad.onnx.export`` of ``model`` on ``inputs``, run by onnxruntime (the independent
+    client), reproduces the model's eval-mode output; with ``batch_sizes`` the batch axis of
+    every input and output is dynamic and each other batch size is checked too."""
+    import io  # noqa: PLC0415
+
+    import convgrad as cg  # noqa: PLC0415
+
+    ort = import_optional("onnxruntime")
+    import_optional("onnx")
+    names = [f"x{i}" for i in range(len(inputs))]
+    if batch_sizes:
+        export_options.setdefault("dynamic_axes", {n: {0: "batch"} for n in names})
+    buffer = io.BytesIO()
+    cg.onnx.export(model, tuple(inputs), buffer, input_names=names, **export_options)
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    feeds = [inputs] + [[cg.tensor(rng.standard_normal((n, *x.shape[1:])).astype(x.dtype))
+                         for x in inputs] for n in batch_sizes]
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    try:
+        for feed in feeds:
+            got = session.run(None, {n: x.numpy() for n, x in zip(names, feed)})
+            with cg.no_grad():
+                want = model(*feed)
+            want = [want] if isinstance(want, cg.Tensor) else list(want)
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w.numpy(), rtol=rtol, atol=atol)
+    finally:
+        if was_training:
+            model.train()

@@ -22,6 +22,8 @@ import numpy as np
 
 from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor, astype
+from .trace import _local as _trace_local
+from .trace import report_inplace
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
@@ -41,14 +43,18 @@ def modify(t: Tensor, compute: Callable[[Tensor], Tensor], op: str, *,
     enabled = is_grad_enabled()
     recording = enabled and (t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
                                                      for o in others))
-    if fast is not None and not recording:
+    tracing = _trace_local.tracer is not None
+    if fast is not None and not recording and not tracing:
         _check_writeable(t, op)
         fast(t.array)
         t._vc[0] += 1
         return t
     if not enabled:
         with no_grad():
-            _write(t, compute(t), op)
+            new = compute(t)
+            _write(t, new, op)
+        if tracing:
+            report_inplace(t, new)
         return t
     if t._requires_grad and t._backward is None:
         raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
@@ -66,12 +72,16 @@ def modify(t: Tensor, compute: Callable[[Tensor], Tensor], op: str, *,
         _write(t, new, op)
         if new._requires_grad:
             t._adopt(new)
+        if tracing:
+            report_inplace(t, new)
         return t
     base_old = base._alias()
     view_old = t._view_fn(base_old)
     if reads_self:
         view_old = _snapshot(view_old)
     new = _fit(compute(view_old), view_old, t, op)
+    if tracing:
+        report_inplace(t, new)
     if not (new._requires_grad or base._requires_grad):
         _write(t, new, op)
         return t

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from ..creation import as_tensor
 from ..methods.shape import broadcast_to
 from ..ops.conv import conv_grad_bias as _bias_grad
@@ -40,6 +41,7 @@ __all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpo
            "conv_grad_bias"]
 
 
+@traced("conv")
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
          _geo=None) -> Tensor:
     """N-d cross-correlation ``y = x ⋆ w + b`` (``ops.conv``) with autograd; any spatial rank.
@@ -105,6 +107,7 @@ def conv_grad_bias(dy) -> Tensor:
                 lambda h: (broadcast_to(h.reshape(*keep), dy.shape),), "conv_grad_bias")
 
 
+@traced("conv_transpose")
 def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                    dilation=1) -> Tensor:
     """Transposed convolution: ``conv_grad_input`` of the conv from the output back to x.

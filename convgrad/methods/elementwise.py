@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import get_default_dtype, result_dtype
 from .reduction import unbroadcast
 
@@ -187,6 +188,7 @@ def floating(a) -> Tensor:
     return a if a.dtype.kind == "f" else astype(a, get_default_dtype())
 
 
+@traced("where")
 def where(condition, a, b) -> Tensor:
     """Elementwise ``a if condition else b`` (condition: bool array, no gradient)."""
     a, b = _pair(a, b, "where")
@@ -198,6 +200,16 @@ def where(condition, a, b) -> Tensor:
                 "where")
 
 
+def _comparison(name: str):
+    ufunc = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater",
+                         "ge": "greater_equal", "eq": "equal", "ne": "not_equal"}[name])
+
+    def compare(input, other) -> Tensor:
+        return Tensor.wrap(ufunc(*(t.array for t in _pair(input, other, name))))
+    compare.__name__ = f"__{name}__"
+    return traced(name)(compare)
+
+
 def _attach() -> None:
     binary = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": power}
     for name, fn in binary.items():
@@ -206,11 +218,7 @@ def _attach() -> None:
     Tensor.__rsub__ = lambda self, other: sub(other, self, op="rsub")
     Tensor.__neg__ = neg
     for name in ("lt", "le", "gt", "ge", "eq", "ne"):     # comparisons: no grad
-        op = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater",
-                          "ge": "greater_equal", "eq": "equal", "ne": "not_equal"}[name])
-        setattr(Tensor, f"__{name}__",
-                lambda self, other, op=op, name=name: Tensor.wrap(op(*(t.array for t in _pair(
-                    self, other, name)))))
+        setattr(Tensor, f"__{name}__", _comparison(name))
     Tensor.__hash__ = object.__hash__
     Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = (exp, log, tanh,
                                                                          sigmoid, relu)

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from ..autograd import Tensor, astype, make, modify
+from ..autograd.trace import traced
 from . import shape as _shape
 from .reduction import unbroadcast
 
@@ -190,6 +191,7 @@ def _basic_name(idx: tuple) -> str:
             "slice" if kinds <= {int, slice, type(None)} else "getitem")
 
 
+@traced("getitem")
 def getitem(a: Tensor, index) -> Tensor:
     """``a[index]``: torch's basic, integer and boolean indexing (see the module docstring)."""
     idx, basic, accumulate = _normalize(index)

@@ -20,6 +20,7 @@ import operator
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import normalize_dim, result_dtype
 from . import reduction as _reduction
 from . import shape as _shape
@@ -45,6 +46,7 @@ def _along(d: int, index) -> tuple:
 
 # -- joining
 
+@traced("cat")
 def _cat(ts: list[Tensor], dim: int, op: str) -> Tensor:
     for i, x in enumerate(ts):
         if x.ndim == 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import result_dtype
 from . import elementwise as ew
 from .indexing import nonzero
@@ -57,7 +58,7 @@ def _comparison(op: str, ufunc):
     compare.__name__ = compare.__qualname__ = op
     compare.__doc__ = (f"Elementwise ``{op}`` after type promotion, a bool tensor: "
                        f"``eq([1, 2], 2.0)`` = [False, True].")
-    return compare
+    return traced(op)(compare)
 
 
 eq, ne = _comparison("eq", np.equal), _comparison("ne", np.not_equal)
@@ -104,7 +105,7 @@ def _test(op: str, fn, default: bool):
                            else np.full(a.shape, default))
     test.__name__ = test.__qualname__ = op
     test.__doc__ = f"Elementwise ``{op}`` (a bool tensor; integers: all {default})."
-    return test
+    return traced(op)(test)
 
 
 isnan, isinf = _test("isnan", np.isnan, False), _test("isinf", np.isinf, False)
@@ -121,7 +122,7 @@ def _logical(op: str, ufunc):
         return Tensor.wrap(np.asarray(ufunc(a.array.astype(bool), b.array.astype(bool))))
     logical.__name__ = logical.__qualname__ = op
     logical.__doc__ = f"Elementwise ``{op}`` of the truth values (non-zero is True), a bool tensor."
-    return logical
+    return traced(op)(logical)
 
 
 logical_and, logical_or = _logical("logical_and", np.logical_and), _logical("logical_or",
@@ -129,6 +130,7 @@ logical_and, logical_or = _logical("logical_and", np.logical_and), _logical("log
 logical_xor = _logical("logical_xor", np.logical_xor)
 
 
+@traced("logical_not")
 def logical_not(input) -> Tensor:
     """Elementwise ``not x`` (non-zero is True), a bool tensor."""
     return Tensor.wrap(np.logical_not(tensor_arg("logical_not", input).array))
@@ -145,6 +147,7 @@ def _bitwise(op: str, ufunc):
         x, y, dtype = _arrays(op, input, other)
         _integral(op, dtype)
         return Tensor.wrap(np.asarray(ufunc(x, y)).astype(dtype, copy=False))
+    bitwise = traced(op)(bitwise)
     bitwise.__name__ = bitwise.__qualname__ = op
     bitwise.__doc__ = f"Elementwise ``{op}`` of bool/integer tensors: and(6, 3) = 2."
     return bitwise
@@ -171,6 +174,7 @@ bitwise_left_shift = _shift("bitwise_left_shift", np.left_shift)
 bitwise_right_shift = _shift("bitwise_right_shift", np.right_shift)
 
 
+@traced("bitwise_not")
 def bitwise_not(input) -> Tensor:
     """``~x``: logical not of a bool tensor, ``−x − 1`` of an integer one."""
     a = tensor_arg("bitwise_not", input)

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import result_dtype
 from . import elementwise as ew
 from .reduction import unbroadcast
@@ -212,6 +213,7 @@ def frac(input) -> Tensor:
 
 # -- clamp ---------------------------------------------------------------------------------
 
+@traced("clamp")
 def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002  (torch's names)
     """``min(max(x, lo), hi)``; NaN (in x or a bound) stays NaN; lo > hi gives hi everywhere.
     ∂/∂x = 1 on [lo, hi] including the boundaries (torch's rule), else 0; a tensor bound gets

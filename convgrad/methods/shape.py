@@ -20,6 +20,7 @@ import operator
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from ..semantics import normalize_dim
 from . import reduction as _reduction
 
@@ -186,6 +187,7 @@ def unflatten(a: Tensor, dim: int, sizes) -> Tensor:
 
 # -- views that reorder the dims
 
+@traced("permute")
 def permute(a: Tensor, *axes) -> Tensor:
     """Dim i of the result is dim ``axes[i]`` of a (no axes: all of them reversed, as ``T``)."""
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
@@ -208,6 +210,7 @@ def _identity(a: Tensor, op: str) -> Tensor:
     return make(a.array.view(), (a,), lambda g: (g,), op, view=lambda b: _identity(b, op))
 
 
+@traced("transpose")
 def swapaxes(a: Tensor, dim0: int, dim1: int) -> Tensor:
     """Dims ``dim0`` and ``dim1`` exchanged (torch.transpose): a view; its own inverse, so the
     backward swaps them back."""
