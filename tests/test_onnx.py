@@ -43,16 +43,11 @@ def test_conv_configurations(dims, padding):
     check_onnx(conv, cg.randn(2, 4, *(7,) * dims))
 
 
-def test_zero_padding_mode_exports():
-    check_onnx(nn.Conv2d(2, 3, 3, padding=1, padding_mode="zeros"), cg.randn(1, 2, 6, 5))
-
-
-@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-def test_other_padding_modes_are_refused_by_name_for_now(mode):
-    import_optional("onnx")
-    conv = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode)
-    with pytest.raises(cg.onnx.UnsupportedOperatorError, match="no ONNX translation"):
-        cg.onnx.export(conv, cg.randn(1, 2, 6, 5), io.BytesIO())
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_padding_modes_export(mode):
+    cg.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=mode)
+    check_onnx(conv, cg.randn(1, 2, 6, 5), batch_sizes=(3,))
 
 
 def test_elementwise_and_comparisons_match():

@@ -27,8 +27,8 @@ import numpy as np
 from ..device import CPU
 from ..semantics import get_default_dtype
 from .grad_mode import is_grad_enabled
-from .trace import _local as _trace_local
 from .trace import report_op
+from .trace import state as _tracing
 
 
 class Size(tuple):
@@ -339,7 +339,7 @@ def make(data: np.ndarray, parents, backward, op: str, *, view: Callable | None 
         out._versions = tuple(p._vc[0] for p in parents)
         if saves_output:
             out._out_version = (out._vc, 0)
-    if _trace_local.tracer is not None:
+    if _tracing[0]:
         report_op(out, parents, op)
     return out
 
@@ -357,7 +357,7 @@ def _view(data, parents, backward, op, replay) -> Tensor:
         out._requires_grad = True
         out._parents, out._backward, out._op = tuple(parents), backward, op
         out._versions = tuple(p._vc[0] for p in parents)
-    if _trace_local.tracer is not None:
+    if _tracing[0]:
         report_op(out, parents, op)
     return out
 

@@ -41,6 +41,7 @@ class _Local(threading.local):
 
 
 _local = _Local()
+state = [0]          # how many threads are tracing: ``make`` reads only this while none is
 
 
 def active() -> Any:
@@ -54,10 +55,12 @@ def tracing(tracer: Any):
     if active() is not None:
         raise RuntimeError("tracing: a forward pass is already being traced in this thread")
     _local.tracer = tracer
+    state[0] += 1
     try:
         yield tracer
     finally:
         _local.tracer = None
+        state[0] -= 1
 
 
 def traced(kind: str) -> Callable[[Callable], Callable]:

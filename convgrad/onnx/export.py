@@ -244,14 +244,29 @@ def _value_info(onnx, name: str, v: Value, axes: dict[int, str] | None, unknown:
 def _graph(g: Builder, inputs: list[Value], outputs: list[Value], out_names, dynamic):
     onnx = g.onnx
     out_infos = []
+    renamed: set[str] = set()
     for v, name in zip(outputs, out_names):
-        if v.name != name:
+        if v.name == name:
+            continue
+        if v.const or v.name in renamed or any(v is i for i in inputs):
             g.op("Identity", [v], name)
+            continue
+        _rename(g.nodes, v.name, name)                  # the producing node writes the output
+        renamed.add(v.name)
+        v.name = name
         axes = dynamic.get(name)
         out_infos.append(_value_info(onnx, name, v, axes, unknown=bool(dynamic) and not axes))
     in_infos = [_value_info(onnx, v.name, v, dynamic.get(v.name), False) for v in inputs]
     return onnx.helper.make_graph(g.nodes, "convgrad", in_infos, out_infos,
                                   initializer=list(g.initializers.values()))
+
+
+def _rename(nodes, old: str, new: str) -> None:
+    for node in nodes:
+        for field in (node.input, node.output):
+            for i, name in enumerate(field):
+                if name == old:
+                    field[i] = new
 
 
 def _dynamic_axes(given, inputs: list[str], outputs: list[str]) -> dict[str, dict[int, str]]:
