@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import signal
+import sys
 import threading
 import tracemalloc
 from dataclasses import dataclass
@@ -45,13 +46,20 @@ class HangError(AssertionError):
 @contextlib.contextmanager
 def time_limit(seconds: float = SECONDS):
     """Raise ``HangError`` in the main thread when the block runs past ``seconds`` (SIGALRM; a no-op
-    off the main thread or without SIGALRM)."""
+    off the main thread or without SIGALRM). Time spent while numba compiles a kernel extends
+    the limit (up to six times): a first call on a cold cache is not a hang."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal,
                                                                                  "SIGALRM"):
         yield
         return
 
+    grace = [6]
+
     def expire(signum, frame):
+        if _jit_compiling() and grace[0]:       # a kernel's first call compiles (cold cache);
+            grace[0] -= 1                       # interrupting numba mid-compile breaks it
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return
         raise HangError(f"call ran past {seconds} s")
 
     old = signal.signal(signal.SIGALRM, expire)
@@ -61,6 +69,19 @@ def time_limit(seconds: float = SECONDS):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def _jit_compiling() -> bool:
+    """Whether numba is compiling a kernel now, in any thread."""
+    lock = getattr(sys.modules.get("numba.core.compiler_lock"), "global_compiler_lock", None)
+    if lock is None:
+        return False
+    if lock.is_locked():                        # this thread compiles
+        return True
+    if lock._lock.acquire(blocking=False):      # nobody compiles
+        lock._lock.release()
+        return False
+    return True
 
 
 @contextlib.contextmanager

@@ -245,6 +245,18 @@ def conv_cases(draw, dims=(1, 2, 3), dtype="float64", max_size=9, transposed=Fal
     return case
 
 
+def _draw_like(rng, x, n: int):
+    """A batch of ``n`` values like ``x``: floats normal, integers within x's own range (valid
+    indices stay valid), bools at random."""
+    shape = (n, *x.shape[1:])
+    a = x.numpy()
+    if a.dtype.kind in "iu":
+        return rng.integers(int(a.min()), int(a.max()), shape, endpoint=True).astype(a.dtype)
+    if a.dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    return rng.standard_normal(shape).astype(a.dtype)
+
+
 def check_onnx(model, *inputs, batch_sizes=(), rtol: float = 1e-5, atol: float = 1e-5,
                **export_options) -> None:
     """``convgrad.onnx.export`` of ``model`` on ``inputs``, run by onnxruntime (the independent
@@ -263,8 +275,7 @@ def check_onnx(model, *inputs, batch_sizes=(), rtol: float = 1e-5, atol: float =
     cg.onnx.export(model, tuple(inputs), buffer, input_names=names, **export_options)
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(1)
-    feeds = [inputs] + [[cg.tensor(rng.standard_normal((n, *x.shape[1:])).astype(x.dtype))
-                         for x in inputs] for n in batch_sizes]
+    feeds = [inputs] + [[cg.tensor(_draw_like(rng, x, n)) for x in inputs] for n in batch_sizes]
     was_training = getattr(model, "training", False)
     if was_training:
         model.eval()

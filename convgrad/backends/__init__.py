@@ -21,6 +21,7 @@ class _Flags:
 
     def __init__(self, name: str, **flags):
         object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "__name__", name)   # importable as a module (sys.modules)
         object.__setattr__(self, "_flags", dict(flags))
 
     def __getattr__(self, key: str):

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..creation import _dtype
 from ..methods import elementwise
 from ..methods.elementwise import log
@@ -57,6 +58,7 @@ def _hardtanh(x: Tensor, low: float, high: float, op: str) -> Tensor:
     return _masked(x, values, ~flat, op)
 
 
+@traced("hardtanh")
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """``min(max(x, min_val), max_val)``; ∂/∂x = 1 strictly inside, 0 on and past the bounds."""
@@ -69,12 +71,14 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
     return apply("hardtanh", x, lambda v: _hardtanh(v, low, high, "hardtanh"), inplace)
 
 
+@traced("relu6")
 def relu6(input, inplace: bool = False) -> Tensor:
     """``min(max(x, 0), 6)`` = ``hardtanh(x, 0, 6)``."""
     x, inplace = activation_input("relu6", input, inplace, "fiu")
     return apply("relu6", x, lambda v: _hardtanh(v, 0.0, 6.0, "relu6"), inplace)
 
 
+@traced("threshold")
 def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value``; ∂/∂x = 1 where x > threshold (and NaN)."""
     x, inplace = activation_input("threshold", input, inplace, "fiu")
@@ -91,6 +95,7 @@ def _leaky(x: Tensor, slope: float) -> Tensor:
     return x * Tensor.wrap(np.where(x.array > 0, 1.0, slope).astype(x.dtype))
 
 
+@traced("leaky_relu")
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` for x > 0, ``negative_slope·x`` otherwise."""
     x, inplace = activation_input("leaky_relu", input, inplace)
@@ -98,6 +103,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Te
     return apply("leaky_relu", x, lambda v: _leaky(v, slope), inplace)
 
 
+@traced("prelu")
 def prelu(input, weight) -> Tensor:
     """``x`` for x > 0, ``a·x`` otherwise, with a learnable slope ``a`` = ``weight``: one value,
     or one per channel (dim 1; an input of rank < 2 has one channel)."""
@@ -126,6 +132,7 @@ def prelu(input, weight) -> Tensor:
     return elementwise.where(positive, x, w * negative_part)
 
 
+@traced("rrelu")
 def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Randomized leaky ReLU: ``x`` for x > 0, ``a·x`` otherwise; in training each element
@@ -162,6 +169,7 @@ def _hardswish(x: Tensor) -> Tensor:
     return out
 
 
+@traced("hardswish")
 def hardswish(input, inplace: bool = False) -> Tensor:
     """``x·relu6(x + 3)/6``: 0 for x ≤ −3, x for x ≥ 3, ``x(x + 3)/6`` between."""
     x, inplace = activation_input("hardswish", input, inplace)
@@ -176,6 +184,7 @@ def _hardsigmoid(x: Tensor) -> Tensor:
     return _masked(x, values, inside * ONE_SIXTH, "hardsigmoid")
 
 
+@traced("hardsigmoid")
 def hardsigmoid(input, inplace: bool = False) -> Tensor:
     """``relu6(x + 3)/6``: 0 for x ≤ −3, 1 for x ≥ 3, ``x/6 + ½`` between; ∂/∂x = 1/6 strictly
     inside (torch's float32-rounded 1/6 = 0.16666667163…, also in float64), else 0."""
@@ -183,6 +192,7 @@ def hardsigmoid(input, inplace: bool = False) -> Tensor:
     return apply("hardsigmoid", x, _hardsigmoid, inplace)
 
 
+@traced("hardshrink")
 def hardshrink(input, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > λ``, else 0 (∂/∂x = 1 there, NaN included)."""
     x = checks.tensor("hardshrink", "input", input)
@@ -192,6 +202,7 @@ def hardshrink(input, lambd: float = 0.5) -> Tensor:
     return _masked(x, np.where(zero, 0, a).astype(a.dtype), ~zero, "hardshrink")
 
 
+@traced("softshrink")
 def softshrink(input, lambd: float = 0.5) -> Tensor:
     """``x − λ`` for x > λ, ``x + λ`` for x < −λ, 0 between (λ ≥ 0); NaN stays NaN."""
     x = checks.tensor("softshrink", "input", input)
@@ -226,6 +237,7 @@ def _shifted(x: Tensor, axis: int) -> tuple[Tensor, tuple[int, ...]]:
     return x - Tensor(x.array.max(axis=axes, keepdims=True)), axes
 
 
+@traced("softmax")
 def _softmax(x: Tensor, axis: int) -> Tensor:
     shifted, axes = _shifted(x, axis)
     e = elementwise.exp(shifted)
@@ -236,6 +248,11 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
     """``x − max − log Σ exp(x − max)`` along ``dim``; exact for logits of any size.
     ``dtype``: the input is cast to it first."""
     x, axis = _softmax_input("log_softmax", input, dim, _stacklevel, dtype)
+    return _log_softmax(x, axis)
+
+
+@traced("log_softmax")
+def _log_softmax(x: Tensor, axis: int) -> Tensor:
     shifted, axes = _shifted(x, axis)
     return shifted - log(elementwise.exp(shifted).sum(axis=axes, keepdims=True))
 

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..autograd import Tensor, make, modify
+from ..autograd.trace import traced
 from ..methods import elementwise
 from ..methods.elementwise import where
 from ..methods.pointwise import erf
@@ -85,6 +86,7 @@ def _exponential_slope(x: Tensor, positive: np.ndarray, alpha: float, scale: flo
                  (alpha * scale * input_scale))
 
 
+@traced("elu")
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``ELU(x) = x`` for x > 0, ``α(eˣ − 1)`` otherwise."""
     x, inplace = activation_input("elu", input, inplace)
@@ -92,6 +94,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return apply("elu", x, lambda v: _exponential_unit(v, alpha), inplace)
 
 
+@traced("selu")
 def selu(input, inplace: bool = False) -> Tensor:
     """``SELU(x) = λ·x`` for x > 0, ``λ·α(eˣ − 1)`` otherwise, with torch's constants
     α ≈ 1.6733, λ ≈ 1.0507 (self-normalising)."""
@@ -99,6 +102,7 @@ def selu(input, inplace: bool = False) -> Tensor:
     return apply("selu", x, lambda v: _exponential_unit(v, SELU_ALPHA, SELU_SCALE), inplace)
 
 
+@traced("celu")
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``CELU(x) = x`` for x > 0, ``α(e^{x/α} − 1)`` otherwise (α ≠ 0)."""
     x, inplace = activation_input("celu", input, inplace)
@@ -149,12 +153,14 @@ def _gated(t: Tensor, mask: np.ndarray) -> Tensor:
     return make(t.array, (t,), lambda g: (g * gate,), "gate")
 
 
+@traced("mish")
 def mish(input, inplace: bool = False) -> Tensor:
     """``Mish(x) = x·tanh(softplus(x))``; ∂/∂x = tanh(sp) + x·σ(x)·(1 − tanh²(sp))."""
     x, inplace = activation_input("mish", input, inplace)
     return apply("mish", x, lambda v: v * elementwise.tanh(_log1p_exp(v)), inplace)
 
 
+@traced("softplus")
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + e^{βx})/β``, computed as ``(log1p(e^{−|βx|}) + max(βx, 0))/β`` (no overflow,
     no lost left tail), with ∂/∂x = σ(βx); x itself where ``βx > threshold`` (PyTorch's rule).
@@ -181,6 +187,7 @@ def softsign(input) -> Tensor:
     return x / (elementwise.abs_(x) + 1)
 
 
+@traced("logsigmoid")
 def logsigmoid(input) -> Tensor:
     """``log σ(x) = min(x, 0) − log1p(e^−|x|)`` (exact in both tails); ∂/∂x = σ(−x), whose
     derivative is ``−σ(x)·σ(−x)`` (both factors two-sided: exact in both tails too)."""
@@ -205,6 +212,7 @@ _TANHSHRINK_SERIES = (1 / 3, -2 / 15, 17 / 315, -62 / 2835, 1382 / 155925, -2184
                       929569 / 638512875)
 
 
+@traced("tanhshrink")
 def tanhshrink(input) -> Tensor:
     """``x − tanh x``; for |x| < 0.15 by its series ``x³/3 − 2x⁵/15 + 17x⁷/315 − …`` (the
     difference would cancel: tanhshrink(1e−8) = 3.3e−25, not 0). ∂/∂x = tanh²x."""

@@ -16,6 +16,7 @@ import contextlib
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from ..methods.gather import index_add
 from . import checks
 
@@ -82,6 +83,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6,
     return (a - b + eps).norm(p, dim if dim >= 0 else None, keepdim=keepdim)
 
 
+@traced("embedding")
 def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False,
               sparse: bool = False) -> Tensor:

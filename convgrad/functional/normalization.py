@@ -32,6 +32,7 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import make
+from ..autograd.trace import traced
 from ..ops.geometry import check_arrays
 from . import checks
 
@@ -214,6 +215,7 @@ def update_running(stats, values, momentum: float) -> None:
                 a[...] = (1 - momentum) * a + momentum * value.astype(a.dtype, copy=False)
 
 
+@traced("batch_norm")
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalize (N, C, *) per channel over N and the spatial axes; updates ``running_mean``/

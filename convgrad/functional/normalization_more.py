@@ -23,6 +23,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.trace import traced
 from . import checks
 from .normalization import (
     NormShapeError,
@@ -75,6 +76,7 @@ def _same_shape(op: str, shape: tuple[int, ...], **given) -> None:
                                  f"and normalized_shape = {list(shape)}")
 
 
+@traced("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` axes (per leading index); γ, β have
     ``normalized_shape``."""
@@ -88,6 +90,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     return normalize(x, (1, m, d), p["weight"], p["bias"], (m, d, 1), eps, "native_layer_norm")[0]
 
 
+@traced("group_norm")
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalize (N, C, *) over each of ``num_groups`` groups of C/G channels and the spatial
     axes; γ, β per channel."""
@@ -116,6 +119,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
                      (n, c, length), eps, "native_group_norm")[0]
 
 
+@traced("instance_norm")
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats: bool = True, momentum: float = 0.1,
                   eps: float = 1e-5) -> Tensor:

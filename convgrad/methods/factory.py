@@ -23,6 +23,7 @@ import operator
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.trace import traced
 from ..creation import _dtype, tensor
 from ..device import check_device
 from ..semantics import get_default_dtype
@@ -349,6 +350,7 @@ def logspace(start, end, steps, base: float = 10.0, *, dtype=None, device=None,
 
 # -- *_like and Tensor.new_* -------------------------------------------------------------------
 
+@traced("zeros_like")
 def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
                pin_memory: bool = False, memory_format=None) -> Tensor:
     """Zeros of ``input``'s shape and dtype (``dtype=`` overrides)."""
@@ -357,6 +359,7 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, l
                  layout=layout)
 
 
+@traced("ones_like")
 def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
               pin_memory: bool = False, memory_format=None) -> Tensor:
     """Ones of ``input``'s shape and dtype (``dtype=`` overrides)."""
@@ -365,6 +368,7 @@ def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, la
                 layout=layout)
 
 
+@traced("empty_like")
 def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
                pin_memory: bool = False, memory_format=None) -> Tensor:
     """An "uninitialised" (zero) tensor of ``input``'s shape and dtype."""
@@ -373,6 +377,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, l
                  layout=layout)
 
 
+@traced("full_like")
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               layout=None, pin_memory: bool = False, memory_format=None) -> Tensor:
     """``fill_value`` in ``input``'s shape and dtype: ``full_like(int_t, 2.7)`` holds 2."""

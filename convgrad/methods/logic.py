@@ -219,12 +219,14 @@ def _modulo(op: str, input, other, ufunc, rounding: str) -> Tensor:
     return make(data, (a, b), backward, op)
 
 
+@traced("remainder")
 def remainder(input, other) -> Tensor:
     """``a − b·⌊a/b⌋``: the sign of the divisor, as Python's ``%``: remainder(-7, 2) = 1.
     ∂/∂a = 1, ∂/∂b = −⌊a/b⌋."""
     return _modulo("remainder", input, other, np.remainder, "floor")
 
 
+@traced("fmod")
 def fmod(input, other) -> Tensor:
     """``a − b·trunc(a/b)``: the sign of the dividend, as C's fmod: fmod(-7, 2) = -1.
     ∂/∂a = 1, ∂/∂b = −trunc(a/b)."""
@@ -238,6 +240,7 @@ def _no_derivative(op: str):
     return backward
 
 
+@traced("floor_divide")
 def floor_divide(input, other) -> Tensor:
     """``⌊a/b⌋`` as Python's ``//``: floor_divide(-7, 2) = -4; its own dtype by promotion."""
     x, y, dtype = _arrays("floor_divide", input, other)

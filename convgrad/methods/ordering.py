@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import normalize_dim
 from . import reduction as _reduction
 from . import shape as _shape
@@ -168,6 +169,7 @@ def _arg(op: str, input, dim, keepdim, argfn) -> Tensor:
     return Tensor.wrap(np.asarray(argfn(a.array, axis=d, keepdims=keepdim), _INT64))
 
 
+@traced("argmax")
 def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
     """The index of the maximum (flat when ``dim`` is None; the first among ties; a NaN wins),
     int64.
@@ -178,6 +180,7 @@ def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
     return _arg("argmax", input, dim, keepdim, np.argmax)
 
 
+@traced("argmin")
 def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     """The index of the minimum (see ``argmax``)."""
     return _arg("argmin", input, dim, keepdim, np.argmin)

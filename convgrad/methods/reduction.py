@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, astype, make
+from ..autograd.trace import traced
 from ..semantics import get_default_dtype, normalize_dim, normalize_dims
 from . import shape as _shape
 
@@ -89,6 +90,7 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     return sum_(g, axes, True).reshape(shape) if axes else g.reshape(shape)
 
 
+@traced("sum")
 def sum_(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
          keepdims=None) -> Tensor:
     """Σ over ``dim``; integer/bool input sums to int64 (torch's rule), ``dtype`` casts first.
@@ -110,6 +112,7 @@ def sum_(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
                 "sum" if dim is None else "sum_dim")
 
 
+@traced("mean")
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
          keepdims=None) -> Tensor:
     """Σ/count over ``dim`` (NaN for an empty set, as in torch); floating input only (or a
@@ -156,6 +159,7 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         return nansum(a, axes, keepdim) / Tensor.wrap(count)
 
 
+@traced("prod")
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Π over one dim (or every element); integer/bool input gives int64. The gradient
     ``Π_{j≠i} x_j`` stays exact where the input has zeros.
@@ -218,6 +222,7 @@ def _extreme(op: str, input, dim, keepdim, axis, keepdims, pick) -> Tensor:
                 lambda g: (_expand(g, kept, a.shape) * share,), op)
 
 
+@traced("amax")
 def amax(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """The maximum over ``dim`` (``()``: every dim); NaN propagates; the gradient is shared
     evenly among tied maxima (torch's rule).
@@ -228,6 +233,7 @@ def amax(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> T
     return _extreme("amax", input, dim, keepdim, axis, keepdims, np.max)
 
 
+@traced("amin")
 def amin(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """The minimum over ``dim`` (see ``amax``)."""
     return _extreme("amin", input, dim, keepdim, axis, keepdims, np.min)
@@ -236,6 +242,7 @@ def amin(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> T
 max_ = amax          # the old internal spelling max_(a, axis, keepdims): the maxima only
 
 
+@traced("logsumexp")
 def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     """``log Σ exp(x)`` over ``dim``, computed as ``m + log Σ exp(x − m)`` (m the maximum,
     0 where it is ±inf, as torch): no overflow; all −inf gives −inf. Integer input is cast to
@@ -263,6 +270,7 @@ def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     return out
 
 
+@traced("norm")
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """The vector p-norm ``(Σ|x|^p)^(1/p)`` over ``dim`` (every element when None): p = 2 or
     'fro' (default), 1, inf (max |x|), −inf (min |x|), 0 (the count of non-zeros) or any

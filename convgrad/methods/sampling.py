@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor, make, modify
+from ..autograd.trace import traced
 from ..random import numpy_rng
 from .factory import _bound, _finish, _int, _keep, _like, _options, _size
 
@@ -80,6 +81,7 @@ def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_g
     return _finish(_standard_normal(numpy_rng(generator, "randn"), shape, d), requires_grad)
 
 
+@traced("rand_like")
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
               layout=None, memory_format=None) -> Tensor:
     """``rand`` in ``input``'s shape and dtype."""
@@ -88,6 +90,7 @@ def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad: 
                 requires_grad=requires_grad, layout=layout)
 
 
+@traced("randn_like")
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
                layout=None, memory_format=None) -> Tensor:
     """``randn`` in ``input``'s shape and dtype."""

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from .reduction import _floating, alias, kept_shape, mean, reduced_axes
 
 __all__: list[str] = []     # the twins are listed (and attached) by reduction.py
@@ -47,7 +48,7 @@ def _spread(op: str, input, dim, unbiased, keepdim, correction, axis, keepdims):
     if dof == 0:
         warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less "
                       f"than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=4)  # (user, @traced, var, _spread)
     with np.errstate(invalid="ignore", divide="ignore"):
         dev = a.array - a.array.sum(axis=axes, keepdims=True) / np.float64(count or np.nan)
         v = np.asarray(np.square(dev).sum(axis=axes, keepdims=keepdim) / np.float64(dof)
@@ -55,6 +56,7 @@ def _spread(op: str, input, dim, unbiased, keepdim, correction, axis, keepdims):
     return a, axes, keepdim, dof, v
 
 
+@traced("var")
 def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None, axis=None, keepdims=None) -> Tensor:
     """Σ(x − mean)² / (N − correction) over ``dim``: torch's unbiased default (correction 1);
@@ -73,6 +75,7 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
                 "var")
 
 
+@traced("std")
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None, axis=None, keepdims=None) -> Tensor:
     """√var over ``dim`` (same arguments as ``var``); its gradient at a constant input is NaN,

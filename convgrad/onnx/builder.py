@@ -29,8 +29,10 @@ class Builder:
 
     # -- names and constants
     def fresh(self, stem: str) -> str:
+        """A new name ``/stem.N`` (traced values are ``/kind_N``, parameters ``a.b``: the
+        three never meet)."""
         self._count += 1
-        return f"/{stem}_{self._count}"
+        return f"/{stem}.{self._count}"
 
     def const(self, value: Any, dtype: Any = None, name: str | None = None) -> str:
         """An initializer holding ``value`` (int lists become int64, as shapes and axes are)."""

@@ -64,11 +64,18 @@ def export(model: Any, args: Any, f: str | os.PathLike | BinaryIO,
     names = _parameter_names(model)
     first, outputs, inputs = _trace(model, positional, keywords, names, do_constant_folding,
                                     input_names)
-    second = _trace(model, _perturbed(positional), keywords, names, do_constant_folding,
-                    input_names)[0]
-    _compare(first, second)
     out_names = _names(output_names, len(outputs), "output", "output_names")
     dynamic = _dynamic_axes(dynamic_axes, [v.name for v in inputs], out_names)
+    grown = [dynamic.get(v.name, {}) for v in inputs]
+    try:
+        second = _trace(model, _perturbed(positional, grown), keywords, names,
+                        do_constant_folding, input_names)[0]
+    except Exception as e:
+        raise ValueError(f"onnx.export: the forward pass fails on a second input with new "
+                         f"values{' and other sizes of the dynamic axes' if dynamic else ''} "
+                         f"({type(e).__name__}: {e}); it cannot be exported as one graph"
+                         ) from e
+    _compare(first, second, bool(dynamic))
     g = Builder(onnx, opset, dynamic=bool(dynamic))
     _translate(g, first)
     graph = _graph(g, inputs, outputs, out_names, dynamic)
@@ -175,37 +182,69 @@ def _flat_outputs(result) -> list[Tensor]:
                     f"Tensors (alone, or in tuples, lists or dicts)")
 
 
-def _perturbed(positional: tuple) -> tuple:
-    """New float inputs drawn with each input's own mean and spread (signs and orderings
-    change, so a value computed from the input by an untraced op changes too)."""
+def _perturbed(positional: tuple, grown: list) -> tuple:
+    """New inputs: floats drawn with each input's own mean and spread, integers within its
+    own range (indices stay valid), bools at random — so a value computed from the input by
+    an untraced op changes too; each dynamic axis (``grown[k]``: the k-th tensor's) one
+    longer, so a size read from the input and frozen into the graph changes too."""
     rng = np.random.default_rng(0)
-    out = []
+    out, k = [], 0
     for a in positional:
-        if isinstance(a, Tensor) and a.dtype.kind == "f" and a.numel():
+        if not isinstance(a, Tensor):
+            out.append(a)
+            continue
+        shape = tuple(n + (i in grown[k]) for i, n in enumerate(a.shape))
+        k += 1
+        if not a.numel() or a.dtype.kind not in "fiub":
+            out.append(a)
+        elif a.dtype.kind == "f":
             values = a.array.astype(np.float64)
             finite = values[np.isfinite(values)]
             mean, spread = (finite.mean(), finite.std() + 1e-3) if finite.size else (0.0, 1.0)
-            draw = mean + spread * rng.standard_normal(a.shape)
+            draw = mean + spread * rng.standard_normal(shape)
             out.append(Tensor(draw.astype(a.dtype)))
+        elif a.dtype.kind == "b":
+            out.append(Tensor(rng.random(shape) < 0.5))
         else:
-            out.append(a)
+            low, high = int(a.array.min()), int(a.array.max())
+            out.append(Tensor(rng.integers(low, high, shape, endpoint=True).astype(a.dtype)))
     return tuple(out)
 
 
-def _compare(first: Tracer, second: Tracer) -> None:
+def _compare(first: Tracer, second: Tracer, dynamic: bool) -> None:
+    """Refuse a graph that would freeze what depends on the input: the two traces must run the
+    same ops, with the same constants (and the same literal arrays as op arguments)."""
     kinds = [op.kind for op in first.ops], [op.kind for op in second.ops]
     if kinds[0] != kinds[1]:
         raise ValueError("onnx.export: the forward pass ran different ops on a second, "
                          "perturbed input (control flow that depends on the data cannot be "
                          "traced into one graph)")
     consts = [t.constants() for t in (first, second)]
-    for a, b in zip(*consts):
-        if a.shape != b.shape or not np.array_equal(a.array, b.array, equal_nan=True):
+    literals = [[a for op in t.ops for a in _literals(op.args)] for t in (first, second)]
+    for a, b in zip(consts[0] + literals[0], consts[1] + literals[1]):
+        a_array, b_array = (v.array if isinstance(v, Value) else v for v in (a, b))
+        if a_array.shape != b_array.shape and dynamic:
+            raise ValueError("onnx.export: a tensor whose shape follows a dynamic axis of the "
+                             "input (made from x.shape or x.size(), e.g. zeros(x.size(0), n)) "
+                             "would be frozen into the graph at the traced size; make it with "
+                             "an op on the input (zeros_like, expand_as, …) or export without "
+                             "dynamic_axes")
+        if a_array.shape != b_array.shape or not np.array_equal(a_array, b_array,
+                                                                   equal_nan=True):
             users = sorted({op.kind for op in first.ops if any(i is a for i in op.inputs)})
             raise ValueError(f"onnx.export: a tensor computed by an op the exporter cannot "
                              f"trace (its value changed with the input, or it is random) would "
                              f"be frozen into the graph as a constant; it feeds "
                              f"{', '.join(users) or 'the output'}")
+
+
+def _literals(args: dict) -> list[np.ndarray]:
+    """The NumPy arrays among an op's arguments (masks, indices computed outside the graph)."""
+    found = []
+    for v in args.values():
+        items = v if isinstance(v, (list, tuple)) else [v]
+        found.extend(a for a in items if isinstance(a, np.ndarray))
+    return found
 
 
 def _translate(g: Builder, tracer: Tracer) -> None:
@@ -246,14 +285,12 @@ def _graph(g: Builder, inputs: list[Value], outputs: list[Value], out_names, dyn
     out_infos = []
     renamed: set[str] = set()
     for v, name in zip(outputs, out_names):
-        if v.name == name:
-            continue
         if v.const or v.name in renamed or any(v is i for i in inputs):
-            g.op("Identity", [v], name)
-            continue
-        _rename(g.nodes, v.name, name)                  # the producing node writes the output
-        renamed.add(v.name)
-        v.name = name
+            g.op("Identity", [v], name)                 # an input, a constant, a repeat
+        elif v.name != name:
+            _rename(g.nodes, v.name, name)              # the producing node writes the output
+            renamed.add(v.name)
+            v.name = name
         axes = dynamic.get(name)
         out_infos.append(_value_info(onnx, name, v, axes, unknown=bool(dynamic) and not axes))
     in_infos = [_value_info(onnx, v.name, v, dynamic.get(v.name), False) for v in inputs]

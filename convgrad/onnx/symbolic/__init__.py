@@ -35,5 +35,6 @@ def _load_families() -> None:
         importlib.import_module(f"{__name__}.{family}")
 
 
-FAMILIES = ("elementwise", "shape", "conv")
+FAMILIES = ("elementwise", "shape", "conv", "spatial", "activation", "normalization",
+            "reduction", "sampling")
 _load_families()

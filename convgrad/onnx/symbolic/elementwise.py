@@ -166,3 +166,34 @@ def bitwise(g, node):
 def bitwise_not(g, node):
     x = node.args["input"]
     return g.op("Not" if x.dtype == bool else "BitwiseNot", [x], node.output)
+
+
+
+def _pair(g, node):
+    dtype = node.output.dtype
+    return [v if isinstance(v, Value) and v.dtype == dtype else
+            g.cast(v, dtype) if isinstance(v, Value) else g.const(np.asarray(v, dtype))
+            for v in (node.args["input"], node.args["other"])]
+
+
+@register("floor_divide")
+def floor_divide(g, node):
+    """⌊a/b⌋: ``Floor(a/b)`` for floats; for integers ``(a − Mod(a, b))/b`` (ONNX's integer
+    Div truncates; Mod with fmod=0 takes the divisor's sign, as the floor needs)."""
+    a, b = _pair(g, node)
+    if node.output.dtype.kind == "f":
+        return g.op("Floor", [g.op("Div", [a, b])], node.output)
+    return g.op("Div", [g.op("Sub", [a, g.op("Mod", [a, b], fmod=0)]), b], node.output)
+
+
+@register("remainder", "fmod")
+def remainder(g, node):
+    """``remainder``: ``a − b·⌊a/b⌋`` (the divisor's sign) — ``Mod`` for integers, the formula
+    for floats (ONNX's float Mod is C's fmod); ``fmod``: ``Mod(a, b, fmod=1)``."""
+    a, b = _pair(g, node)
+    if node.kind == "fmod":
+        return g.op("Mod", [a, b], node.output, fmod=1)
+    if node.output.dtype.kind != "f":
+        return g.op("Mod", [a, b], node.output, fmod=0)
+    floor = g.op("Floor", [g.op("Div", [a, b])])
+    return g.op("Sub", [a, g.op("Mul", [b, floor])], node.output)

@@ -1,5 +1,6 @@
 """Shapes, layouts, indexing and joining: reshape (view, flatten, squeeze …), expand, permute,
-transpose, ``x[index]`` (ints, slices, None, ..., one integer-tensor index), cat, where, clamp.
+transpose, ``x[index]`` (ints, slices, None, ..., one integer-tensor index), cat, where, clamp,
+embedding.
 """
 
 from __future__ import annotations
@@ -155,3 +156,17 @@ def _by_axis(starts, ends, axes, steps, ndim):
     for a in range(ndim):
         s, e, st = where.get(a, (None, None, None))
         yield (s, None if e == INT64_MAX else e, a if a in where else None, st)
+
+
+@register("embedding")
+def embedding(g, node):
+    """Rows ``weight[input]`` → ``Gather(weight, input, axis=0)``; ``max_norm`` renorms the
+    weight in place at every lookup, which a graph cannot do."""
+    if node.args["max_norm"] is not None:
+        raise UnsupportedUse("embedding with max_norm (it rewrites the weight at each lookup)")
+    index = node.args["input"]
+    if isinstance(index, Value):
+        index = index if index.dtype == np.int64 else g.cast(index, np.int64)
+    else:
+        index = g.const(np.asarray(index, np.int64))
+    return g.op("Gather", [node.args["weight"], index], node.output, axis=0)
