@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learning rate per epoch; auto: cosine decay when augmenting")
     train.add_argument("--out", metavar="DIR",
                        help="write model.npz, metrics.json and curves.png here")
+    train.add_argument("--onnx", metavar="FILE.onnx",
+                       help="export the trained net to ONNX (images → logits, any batch size)")
     ex = commands.add_parser(
         "explain", help="derive conv backprop for a configuration (symbolic, verified, drawn)",
         description="Build O = X ⋆ F from the definition with SymPy, differentiate it, show "

@@ -24,6 +24,9 @@ def run_train(args) -> int:
     if args.data == "digits":
         require("sklearn", "data", "scikit-learn", "the bundled digits data ")
     output_dir("--out", args.out)
+    if args.onnx is not None:
+        require("onnx", "onnx", "onnx", "--onnx ")
+        output_file("--onnx", args.onnx)
     dataset = datasets.load(args.data, seed=args.seed)
     check_image_shape(dataset.image_shape)
     c, h, w = dataset.image_shape
@@ -80,7 +83,33 @@ def run_train(args) -> int:
         if _plot_curves(history, os.path.join(args.out, "curves.png")):
             wrote.append("curves.png")
         print(f"wrote {', '.join(wrote)} to {args.out}")
+    if args.onnx is not None:
+        _export_onnx(model, dataset.x_test, args.onnx)
     return 0
+
+
+def _export_onnx(model, images: np.ndarray, path: str) -> None:
+    """``model`` as ONNX (input ``images`` (N, C, H, W) float32, output ``logits``, the batch
+    dynamic); when onnxruntime is installed, its logits on test images are compared."""
+    from .autograd import Tensor, no_grad  # noqa: PLC0415
+    from .onnx import export  # noqa: PLC0415
+
+    sample = np.ascontiguousarray(images[:256], dtype=np.float32)
+    export(model, (Tensor(sample[:1]),), path, input_names=["images"],
+           output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    try:
+        import onnxruntime  # noqa: PLC0415
+    except ImportError:
+        print(f"wrote {path} (ONNX; run it with onnxruntime)")
+        return
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = session.run(None, {"images": sample})[0]
+    model.eval()
+    with no_grad():
+        want = model(Tensor(sample)).numpy()
+    error = float(np.max(np.abs(got - want))) if got.size else 0.0
+    print(f"wrote {path} (ONNX); onnxruntime reproduces the logits of {len(sample)} test "
+          f"images to {error:.1e}")
 
 
 def run_explain(args) -> int:

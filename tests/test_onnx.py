@@ -7,7 +7,9 @@ import io
 
 import numpy as np
 import pytest
-from helpers import check_onnx, import_optional
+from helpers import check_onnx, conv_cases, import_optional
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convgrad as cg
 import convgrad.nn as nn
@@ -101,3 +103,39 @@ def test_the_model_keeps_its_mode_and_the_file_is_written(tmp_path):
     onnx.checker.check_model(model)
     assert [o.name for o in model.graph.output] == ["y"]
     assert {i.name for i in model.graph.initializer} >= {"0.bias"}
+
+
+class _Functional(nn.Module):
+    """``F.conv{d}d`` / ``F.conv_transpose{d}d`` with the drawn options, weights as parameters."""
+
+    def __init__(self, fn, w, b, **options):
+        super().__init__()
+        self.fn, self.options = fn, options
+        self.weight = nn.Parameter(cg.tensor(w))
+        self.bias = None if b is None else nn.Parameter(cg.tensor(b))
+
+    def forward(self, x):
+        return self.fn(x, self.weight, self.bias, **self.options)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(conv_cases(dtype="float32"), st.booleans())
+def test_drawn_conv_configurations(case, bias):
+    """Any valid conv (every padding spelling, per-side pairs, stride, dilation, groups, 1-3-d)
+    exports to one Conv that onnxruntime runs with convgrad's numbers (and another batch)."""
+    x, w, b = case.arrays()
+    conv = _Functional(getattr(F, f"conv{case.ndim}d"), w, b if bias else None, **case.opts)
+    check_onnx(conv, cg.tensor(x), batch_sizes=(2,), rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(conv_cases(dtype="float32", transposed=True), st.booleans())
+def test_drawn_conv_transpose_configurations(case, bias):
+    x, w, b = case.arrays(transposed=True)
+    if isinstance(case.padding, str) or (isinstance(case.padding, tuple)
+                                         and isinstance(case.padding[0], tuple)):
+        case.padding = 0                   # conv_transpose takes symmetric padding only
+    options = dict(case.opts, output_padding=case.output_padding)
+    fn = getattr(F, f"conv_transpose{case.ndim}d")
+    check_onnx(_Functional(fn, w, b if bias else None, **options), cg.tensor(x),
+               batch_sizes=(2,), rtol=1e-4, atol=1e-4)

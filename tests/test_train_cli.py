@@ -106,6 +106,26 @@ def test_npz_with_channels_float_and_given_test_set(tmp_path, capsys):
     assert code == 0 and "48 train / 12 test images of 1×12×10" in out
 
 
+def test_onnx_export_of_the_trained_net_runs_in_onnxruntime(tmp_path, capsys):
+    """``--onnx``: the trained net as ONNX (any batch size); onnxruntime, a client nobody here
+    wrote, gives the saved model's logits."""
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "digits.onnx"
+    code, out, _ = run(capsys, "--epochs", "2", "--out", str(tmp_path), "--onnx", str(path))
+    assert code == 0 and f"wrote {path} (ONNX); onnxruntime reproduces the logits" in out
+    model = build_model((1, 8, 8), 10)
+    model.load_state_dict(cg.load(tmp_path / "model.npz"))
+    model.eval()
+    data = load("digits", seed=0)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n in (1, 7, len(data.x_test)):
+        images = data.x_test[:n].astype(np.float32)
+        got = session.run(["logits"], {"images": images})[0]
+        with cg.no_grad():
+            want = model(cg.tensor(images)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("arrays, argv, message", [
     (None, ["--data", "absent.npz"], "no such file or folder"),
     ({"x": np.zeros((4, 8, 8))}, [], "missing array 'y'"),
@@ -121,6 +141,8 @@ def test_npz_with_channels_float_and_given_test_set(tmp_path, capsys):
     (None, ["--lr", "-1"], "--lr: expected a positive finite number"),
     (None, ["--batch-size", "x"], "--batch-size: expected a positive integer"),
     (None, ["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (None, ["--onnx", "absent/m.onnx"], "--onnx absent/m.onnx: folder"),
+    (None, ["--onnx", "."], "--onnx '.': is a folder"),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch, arrays, argv, message):
     monkeypatch.chdir(tmp_path)

@@ -71,6 +71,8 @@ def traced(kind: str) -> Callable[[Callable], Callable]:
 
         @functools.wraps(fn)
         def call(*args, **kwargs):
+            if not state[0]:                  # nothing traces anywhere: the common case
+                return fn(*args, **kwargs)
             tracer = _local.tracer
             if tracer is None or tracer.depth:
                 return fn(*args, **kwargs)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.trace import traced
 from ..methods.indexing import take_along_axis
 from ..ops.geometry import check_arrays
 from . import checks
@@ -70,6 +71,7 @@ def _prepare(op: str, input, output_size, ndim: int):
     return x, size, tuple(n if o is None else o for n, o in zip(size, sizes))
 
 
+@traced("adaptive_avg_pool")
 def adaptive_avg_pool(input, output_size, *, ndim: int, op: str = "adaptive_avg_pool"
                       ) -> Tensor:
     """Mean over each adaptive window: one averaging matrix per axis (see the module doc)."""
@@ -86,6 +88,7 @@ def adaptive_avg_pool(input, output_size, *, ndim: int, op: str = "adaptive_avg_
     return x
 
 
+@traced("adaptive_max_pool")
 def adaptive_max_pool(input, output_size, return_indices=False, *, ndim: int,
                       op: str = "adaptive_max_pool"):
     """Max over each adaptive window; the first maximum (row-major) takes the gradient."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from ..ops.geometry import check_arrays
 from ..ops.windows import pad_or_crop
 from ..semantics import normalize_dim
@@ -54,6 +55,7 @@ def flatten(input, start_dim: int = 1, end_dim: int = -1) -> Tensor:
     return x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
 
 
+@traced("pad")
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's ``F.pad``: ``pad`` lists (left, right) pairs starting from the *last* axis.
 

@@ -17,6 +17,7 @@ columns, and the columns summed back into an image.
 from __future__ import annotations
 
 from ..autograd import Tensor
+from ..autograd.trace import traced
 from ..ops.geometry import as_tuple, effective_kernel
 from . import checks
 from .basic import pad_sides
@@ -43,6 +44,7 @@ def _blocks(op: str, size, kernel, dilation, padding, stride) -> tuple[int, int]
     return blocks
 
 
+@traced("unfold")
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """The sliding blocks of (N, C, H, W) (or (C, H, W)) as columns: (N, C·kh·kw, L)."""
     x = checks.tensor("unfold", "input", input)
@@ -60,6 +62,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     return cols if x.ndim == 4 else cols.squeeze(0)
 
 
+@traced("fold")
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Columns (N, C·kh·kw, L) (or unbatched (C·kh·kw, L)) summed back into (N, C, *output_size);
     the transpose of ``unfold``."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, make
+from ..autograd.trace import traced
 from ..methods.indexing import take_along_axis
 from ..ops.geometry import as_tuple, check_arrays, effective_kernel
 from ..ops.windows import fold_windows, sliding_windows
@@ -74,6 +75,7 @@ def _window_args(op: str, x: Tensor, kernel, stride, dilation):
             as_tuple(dilation, n, "dilation", op))
 
 
+@traced("max_pool")
 def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
              return_indices=False, *, ndim: int, op: str = "max_pool"):
     """Maximum over each window; the first maximal element in a window takes the gradient.
@@ -112,6 +114,7 @@ def _flat_index(k_flat: np.ndarray, size, out_size, kernel, stride, dilation, lo
     return index
 
 
+@traced("avg_pool")
 def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
              count_include_pad=True, divisor_override=None, *, ndim: int,
              op: str = "avg_pool") -> Tensor:
@@ -206,6 +209,7 @@ def max_unpool(input, indices, kernel_size, stride=None, padding=0, output_size=
                 "max_unpool").reshape(*lead, *out_size)
 
 
+@traced("lp_pool")
 def lp_pool(input, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim: int,
             op: str = "lp_pool") -> Tensor:
     """Power-average pooling ``(Σ_window x^p)^(1/p)`` (no padding), computed as torch does:
