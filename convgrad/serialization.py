@@ -1,5 +1,9 @@
 """``save`` / ``load`` with torch's signatures: checkpoints as ``.npz`` archives, never pickles.
 
+A path ending ``.safetensors`` gets Hugging Face's format instead (``convgrad.safetensors``: a
+flat ``{str: tensor}`` dict only); ``load`` knows a safetensors file by its content, whatever
+its name, and returns an ``OrderedDict`` of Tensors in the order of the file's buffer.
+
 Format (the zip/npy layer is ``convgrad.archive``):
 
 * A flat ``{str: Tensor or ndarray}`` dict (a model's ``state_dict()``) is written as
@@ -39,7 +43,7 @@ an ``OrderedDict`` of Tensors, as a state dict. It never unpickles: ``pickle_mod
 signatures and ignored (``weights_only=False`` loads exactly what ``True`` does). Every flaw in
 a file — a corrupt zip, a lying array header, a zip bomb, a torch pickle, bad JSON, a
 reference to a missing member, a wrong node, nesting past ``MAX_DEPTH`` — is one
-``ValueError`` naming ``load``.
+``ValueError`` naming ``load`` (a safetensors file's flaws too).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
+from . import safetensors
 from .archive import (  # noqa: F401  (re-exported)
     DEFLATE_MAX_RATIO,
     MEMBER_SUFFIX,
@@ -84,7 +89,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, pickle_module: Any = None,
     longer run — or a binary file object (``io.BytesIO``), written from its position.
     ``pickle_module``, ``pickle_protocol`` and ``_use_new_zipfile_serialization`` are torch's,
     accepted and ignored (nothing is pickled). The whole object is checked before a byte is
-    written.
+    written. A path ending ``.safetensors`` gets that format (a flat dict of tensors only).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
@@ -92,6 +97,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, pickle_module: Any = None,
     >>> load(path)
     {'epoch': 3, 'loss': [0.5, None]}
     """
+    if isinstance(f, (str, os.PathLike)) and as_path(f, "save").lower().endswith(".safetensors"):
+        return safetensors._save_path(safetensors._flat(obj), f, None, "save")
     members = _members(obj)
     if isinstance(f, (str, os.PathLike)):
         path = as_path(f, "save")
@@ -123,17 +130,9 @@ def _members(obj: Any) -> dict[str, Any]:
 def _is_flat(obj: Any) -> bool:
     """A dict of str keys that can name zip members and of plain tensors/arrays."""
     return isinstance(obj, dict) and all(
-        isinstance(k, str) and "\x00" not in k and not _surrogate(k)
+        isinstance(k, str) and "\x00" not in k and not re.search("[\ud800-\udfff]", k)
         and (isinstance(v, np.ndarray) or (type(v) is Tensor and not v.requires_grad))
         for k, v in obj.items())
-
-
-def _surrogate(key: str) -> bool:
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _array(value: Any, where: str) -> np.ndarray:
@@ -164,7 +163,7 @@ class _Encoder:
         if isinstance(obj, int) and not isinstance(obj, np.generic):
             return int(obj)
         if isinstance(obj, float) and not isinstance(obj, np.generic):
-            return _float(obj)
+            return _part(obj) if math.isfinite(obj) else {"float": _part(obj)}
         if isinstance(obj, complex) and not isinstance(obj, np.generic):
             return {"complex": [_part(obj.real), _part(obj.imag)]}
         if isinstance(obj, Tensor):
@@ -207,14 +206,8 @@ def _part(value: float) -> float | str:
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
-def _float(value: float) -> Any:
-    part = _part(value)
-    return part if isinstance(part, float) else {"float": part}
-
-
 def _key(key: Any, where: str) -> Any:
-    if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, (bool,
-                                                                               np.generic))):
+    if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, (bool, np.generic))):
         return key if isinstance(key, str) else int(key)
     raise TypeError(f"save: {where} has the key {key!r} ({type(key).__name__}); dict keys "
                     f"must be str or int")
@@ -224,28 +217,30 @@ def _key(key: Any, where: str) -> Any:
 def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None,
          *, weights_only: bool = True, mmap: bool | None = None,
          **pickle_load_args: Any) -> Any:
-    """Read what ``save`` wrote (or any numeric ``.npz``) from a path or binary file object.
-
-    Returns the saved structure with Tensors for tensors and arrays; a flat archive is an
-    ``OrderedDict`` of Tensors. ``map_location`` (None, ``'cpu'``, a ``device``, a dict of
-    locations or a callable ``(tensor, 'cpu') -> tensor or None``) is applied to each tensor:
-    the CPU leaves it as it is, a CUDA target raises torch's RuntimeError (CUDA is not
-    available). ``mmap=True`` (a path only, as in torch) is accepted; the arrays are read into
-    memory. ``pickle_module``, ``weights_only`` and ``**pickle_load_args`` are ignored: nothing
-    is ever unpickled.
+    """Read what ``save`` wrote, any numeric ``.npz`` or any safetensors file (a path or a binary
+    file object): the saved structure with Tensors for tensors and arrays; a flat archive or a
+    safetensors file is an ``OrderedDict`` of Tensors. ``map_location`` (None, ``'cpu'``, a
+    ``device``, a dict of locations or a callable ``(tensor, 'cpu') -> tensor or None``) is
+    applied to each tensor: the CPU leaves it as it is, a CUDA target raises torch's
+    RuntimeError (CUDA is not available). ``mmap=True`` (a path only, as in torch) is accepted;
+    the arrays are read into memory. ``pickle_module``, ``weights_only`` and
+    ``**pickle_load_args`` are ignored: nothing is ever unpickled.
 
     Raises TypeError for an ``f`` that is neither a path nor a binary file object,
     FileNotFoundError for a missing file, IsADirectoryError for a folder, and ValueError
     (naming ``load``) for any file that is not such a checkpoint: truncated or corrupt,
     pickled objects, a PyTorch file (with the recipe to convert it), members that are not
     ``.npy`` arrays, sizes that do not add up, unsupported compression or encryption, a
-    structure that is not valid.
+    structure or a safetensors header that is not valid.
     """
     relocate = _relocator(map_location)
     if mmap not in (None, False, True):
         raise TypeError(f"load: mmap must be None or a bool, got {mmap!r}")
     if mmap and not isinstance(f, (str, os.PathLike)):
         raise ValueError("load: f must be a file path in order to use the mmap argument")
+    tensors, f = safetensors._sniff(f)      # by content: a safetensors file, else the zip
+    if tensors is not None:
+        return OrderedDict((k, relocate(Tensor.wrap(a))) for k, a in tensors.items())
     arrays, extras = read_file(f, {STRUCTURE: STRUCTURE_MAX_BYTES})
     if STRUCTURE not in extras:
         return OrderedDict((k, relocate(Tensor.wrap(a))) for k, a in arrays.items())
@@ -285,7 +280,7 @@ class _Decoder:
                             f'"root": ...}}')
         if doc["version"] != VERSION or type(doc["version"]) is not int:
             raise self.fail(f"format version {doc['version']!r} is not {VERSION}")
-        if [str(i) for i in range(len(self.arrays))] != sorted(self.arrays, key=_number):
+        if {str(i) for i in range(len(self.arrays))} != set(self.arrays):
             raise self.fail(f"the array members {sorted(self.arrays)[:5]} are not numbered "
                             f"0.npy, 1.npy, ...")
         root = self.node(doc["root"], "root", 0)
@@ -363,10 +358,6 @@ class _Decoder:
             from .nn import Parameter  # noqa: PLC0415
             return Parameter(t, requires_grad=requires_grad)
         return t.requires_grad_(True) if requires_grad else t
-
-
-def _number(name: str) -> tuple[int, str]:
-    return (len(name), name)
 
 
 _NO_CUDA = ("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "

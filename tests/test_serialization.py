@@ -505,3 +505,74 @@ def test_structure_members_must_all_be_referenced_and_numbered(tmp_path):
     big = zip_with(tmp_path / "c.pt", {serialization.STRUCTURE: b" " * (16 * 2**20 + 1)})
     with pytest.raises(ValueError, match="load: .*__structure__.json' declares"):
         cg.load(big)
+
+
+# ------------------------------------------------------------- resuming a training run
+def _resumable(seed, dataset):
+    """A conv + batchnorm + linear model (float64), Adam, StepLR, and a shuffling DataLoader
+    drawing from its own Generator."""
+    cg.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(32, 3)).double()
+    opt = cg.optim.Adam(model.parameters(), lr=0.01)
+    sched = cg.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    generator = cg.Generator().manual_seed(0)
+    loader = cg.utils.data.DataLoader(dataset, batch_size=6, shuffle=True, generator=generator)
+    return model, opt, sched, generator, loader
+
+
+def _train_from(run, epoch, batch, steps, save_at=None, path=None):
+    """``steps`` steps from batch ``batch`` of epoch ``epoch``: the losses. After ``save_at``
+    steps a checkpoint is saved to ``path`` and training goes on."""
+    model, opt, sched, generator, loader = run
+    losses = []
+    while True:
+        start = generator.get_state()          # before the epoch draws its permutation
+        for i, (x, y) in enumerate(loader):
+            if i < batch:
+                continue                       # done before the checkpoint
+            if len(losses) == save_at:
+                cg.save({"epoch": epoch, "batch": i, "model_state_dict": model.state_dict(),
+                         "optimizer_state_dict": opt.state_dict(),
+                         "scheduler_state_dict": sched.state_dict(),
+                         "generator_state": start, "loss": losses[-1]}, path)
+            if len(losses) == steps:
+                return losses
+            opt.zero_grad()
+            loss = cg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        epoch, batch = epoch + 1, 0
+
+
+def test_training_resumes_mid_epoch_exactly_from_a_checkpoint(tmp_path):
+    """Stopped after 6 steps (4 batches an epoch: mid-epoch, at batch 2 of epoch 1), saved with
+    cg.save, rebuilt from fresh objects and resumed, training gives the same losses, bit for
+    bit, as the run that went on. The DataLoader's iterator is not saved (torch does not save
+    it either), so the checkpoint keeps the Generator's state from the start of the epoch
+    (before the sampler drew that epoch's permutation) and the batch reached; the resumed run
+    restores the state, so its loader draws the same permutation, and skips the batches done."""
+    rng = np.random.default_rng(0)
+    dataset = cg.utils.data.TensorDataset(cg.tensor(rng.standard_normal((24, 1, 6, 6))),
+                                          cg.tensor(rng.integers(0, 3, 24)))
+    path = tmp_path / "checkpoint.pt"
+    losses = _train_from(_resumable(0, dataset), 0, 0, 13, save_at=6, path=path)
+    checkpoint = cg.load(path)
+    assert (checkpoint["epoch"], checkpoint["batch"]) == (1, 2)
+    assert checkpoint["loss"] == losses[5]
+    model, opt, sched, generator, _ = run = _resumable(1, dataset)    # other initial weights
+    model.load_state_dict(checkpoint["model_state_dict"])
+    opt.load_state_dict(checkpoint["optimizer_state_dict"])
+    sched.load_state_dict(checkpoint["scheduler_state_dict"])
+    generator.set_state(checkpoint["generator_state"])
+    resumed = _train_from(run, checkpoint["epoch"], checkpoint["batch"], 7)
+    np.testing.assert_array_equal(np.array(resumed), np.array(losses[6:]))
+    assert sched.get_last_lr() == [0.01 * 0.5 ** 4]
+
+    model, opt, sched, _, _ = run = _resumable(1, dataset)    # without the sampler's place:
+    model.load_state_dict(checkpoint["model_state_dict"])     # other batches, other losses
+    opt.load_state_dict(checkpoint["optimizer_state_dict"])
+    sched.load_state_dict(checkpoint["scheduler_state_dict"])
+    assert _train_from(run, checkpoint["epoch"], checkpoint["batch"], 7) != losses[6:]
