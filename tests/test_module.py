@@ -55,6 +55,16 @@ def test_state_dict_keys_order_shapes_and_repr_match_torch():
         n for n, _ in theirs.blocks.named_parameters()]
 
 
+def test_a_state_dict_of_torch_tensors_loads_directly():
+    """torch's own state_dict (torch tensors, not arrays) loads with strict=True, values and
+    integer buffers kept; the loaded model computes torch's outputs."""
+    ours, theirs = build(nn), build(tnn)
+    result = ours.load_state_dict(theirs.state_dict(), strict=True)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy()) and a.numpy().dtype == b.numpy().dtype, name
+
+
 def test_state_dict_round_trips_between_the_libraries():
     ours, theirs = build(nn), build(tnn)
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
