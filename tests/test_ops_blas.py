@@ -63,7 +63,6 @@ def test_single_position_weight_gradient_by_gemm_or_numpy(case, by_gemm, blas_ca
     from convgrad import ops
     from convgrad.ops import correlate as core
 
-    monkeypatch.setattr(blas, "_enabled", blas_calls)
     summed = []
     original = core._gemm_sum
     monkeypatch.setattr(core, "_gemm_sum", lambda *a: summed.append(original(*a)) or summed[-1])
@@ -71,7 +70,7 @@ def test_single_position_weight_gradient_by_gemm_or_numpy(case, by_gemm, blas_ca
         c = replace(case, dtype=dtype)
         x, w, b = c.arrays()
         _, dy, _, dw = torch_conv_and_grads(c, x, w, b)
-        with ops.forced_method("window"):
+        with ops.settings(method="window", blas_calls=blas_calls):
             got = ops.conv_grad_weight(x, dy, w.shape, **c.opts)
         assert_close(got, dw, dtype, f"{c} ∂w")
     assert summed == [blas_calls and by_gemm] * 2

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 
 import numpy as np
 
+from ..engine.settings import current
 from . import parallel
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112      # CBLAS_ORDER, CBLAS_TRANSPOSE
-_enabled = os.environ.get("CONVGRAD_BLAS_CALLS", "1") != "0"
 
 
 def gemm(dtype) -> ctypes._CFuncPtr | None:
@@ -33,7 +32,7 @@ def gemm(dtype) -> ctypes._CFuncPtr | None:
     argument types set: (order, trans_a, trans_b, M, N, K, α, A, lda, B, ldb, β, C, ldc) —
     ``C ← α·op(A)·op(B) + β·C`` — or None (see the module's note; ``CONVGRAD_BLAS_CALLS=0``
     also gives None)."""
-    return _gemm(np.dtype(dtype).name) if _enabled else None
+    return _gemm(np.dtype(dtype).name) if current().blas_calls else None
 
 
 @functools.cache

@@ -58,11 +58,11 @@ import functools
 import importlib.util
 import math
 import threading
-from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from ..engine.settings import current, settings
 from . import blas, jit, parallel, warmup, winograd
 from .windows import pad_or_crop, sliding_windows
 
@@ -79,7 +79,7 @@ def fft_backend():
     return np.fft
 
 METHODS = ("im2col", "rows", "outrows", "shift", "stacked", "window", "fft", "winograd")
-_state = threading.local()
+_state = threading.local()            # each thread's kept column buffers
 _workspace_limit = 256 * 2**20
 _generation = 0                       # bumped by set_workspace_limit
 _SHIFT_BLOCK_BYTES = 256 * 2**10      # running sum of the shift method: about an L2 cache
@@ -121,19 +121,14 @@ def set_workspace_limit(nbytes: int) -> int:
 
 def _budget() -> int:
     """This thread's share of the workspace cap: batch parts that run at once on several
-    cores (``ops.parallel``) split it between them."""
-    return _workspace_limit // getattr(_state, "sharing", 1)
+    cores (``ops.parallel``) split it between them (``Settings.sharing``)."""
+    return _workspace_limit // current().sharing
 
 
-@contextmanager
-def shared_workspace(parts: int) -> Iterator[None]:
-    """In this thread, budget for 1/``parts`` of the workspace cap (``parts`` run at once)."""
-    old = getattr(_state, "sharing", 1)
-    _state.sharing = parts
-    try:
-        yield
-    finally:
-        _state.sharing = old
+def shared_workspace(parts: int):
+    """In this context, budget for 1/``parts`` of the workspace cap (``parts`` run at once):
+    ``settings(sharing=parts)``."""
+    return settings(sharing=parts)
 
 
 def get_workspace_limit() -> int:
@@ -142,21 +137,16 @@ def get_workspace_limit() -> int:
 
 
 def current_method() -> str | None:
-    """The method forced in this thread (``forced_method``), if any."""
-    return getattr(_state, "method", None)
+    """The method forced in this context (``forced_method``), if any."""
+    return current().method
 
 
-@contextmanager
-def forced_method(name: str | None) -> Iterator[None]:
-    """Force one of ``METHODS`` for every correlation in this thread (tests, benchmarks)."""
+def forced_method(name: str | None):
+    """Force one of ``METHODS`` for every correlation in this context (tests, benchmarks):
+    ``engine.settings(method=name)``."""
     if name is not None and name not in METHODS:
         raise ValueError(f"forced_method: unknown method {name!r}; choose from {METHODS}")
-    old = getattr(_state, "method", None)
-    _state.method = name
-    try:
-        yield
-    finally:
-        _state.method = old
+    return settings(method=name)
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], dilation: Sequence[int],
@@ -198,7 +188,7 @@ def _resolve(x_shape, w_shape, stride, dilation, pads, dtype) -> tuple[str, str 
     stride and dilation, else im2col; and the Winograd form (``_winograd_form``)."""
     pads = tuple(pads) if pads is not None else ((0, 0),) * (len(x_shape) - 3)
     padded = tuple(x_shape[:3]) + tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[3:], pads))
-    method = getattr(_state, "method", None) or choose_method(padded, w_shape, stride, dilation,
+    method = current().method or choose_method(padded, w_shape, stride, dilation,
                                                               dtype)
     form = _winograd_form(x_shape, w_shape, stride, dilation, pads)
     if method == "rows" and (stride[0] != 1 or len(x_shape) < 5):
@@ -300,12 +290,8 @@ def _exact_products(method: str, x: np.ndarray, w: np.ndarray, pads) -> str:
 def _exactly(x, w, stride, dilation, pads, bias) -> np.ndarray:
     """The correlation by im2col, whose products are PyTorch's (a transform method's result was
     not finite: where the NaN or inf land must be torch's)."""
-    old = getattr(_state, "method", None)
-    _state.method = "im2col"
-    try:
+    with settings(method="im2col"):
         return _correlate(x, w, stride, dilation, pads, bias, None)
-    finally:
-        _state.method = old
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -828,7 +814,7 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
     ``choose_method`` or a forced method), without the compiled adds, or when one image's
     products break the cache budget; the caller then runs the phases one by one."""
     ndim = x.ndim - 3
-    method = getattr(_state, "method", None) or choose_method(x.shape, w.shape, (1,) * ndim,
+    method = current().method or choose_method(x.shape, w.shape, (1,) * ndim,
                                                               dilation)
     batch, groups, ci = x.shape[:3]
     co, size = w.shape[1], x.shape[3:]

@@ -13,31 +13,24 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
-import os
-from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Iterator
 
 import numpy as np
 
-_enabled = os.environ.get("CONVGRAD_JIT", "1") != "0"
+from ..engine.settings import current, settings
+
 _installed = importlib.util.find_spec("numba") is not None   # numba itself loads on first use
 
 
 def available() -> bool:
     """True when the compiled kernels are installed, switched on and load."""
-    return _installed and _enabled and _kernels() is not None
+    return _installed and current().jit and _kernels() is not None
 
 
-@contextmanager
-def jit_enabled(on: bool) -> Iterator[None]:
-    """Switch the compiled kernels on or off (tests, benchmarks)."""
-    global _enabled
-    old, _enabled = _enabled, on
-    try:
-        yield
-    finally:
-        _enabled = old
+def jit_enabled(on: bool):
+    """Switch the compiled kernels on or off in this context (tests, benchmarks):
+    ``engine.settings(jit=on)``."""
+    return settings(jit=bool(on))
 
 
 @functools.cache

@@ -24,6 +24,7 @@ cores. ``CONVGRAD_THREADS=1`` switches this off.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import os
@@ -145,12 +146,14 @@ def map_parts(fn: Callable, parts: Sequence, concurrent: bool = True) -> list:
         return [fn(part) for part in parts]
     threads = min(THREADS, len(parts))
     results: list = [None] * len(parts)
+    context = contextvars.copy_context()     # the engine settings of the submitting thread
 
     def work(first: int) -> None:            # parts first, first + threads, …
         _local.in_part = True
         try:
+            run = context.copy().run         # one copy per thread: a context runs once at a time
             for i in range(first, len(parts), threads):
-                results[i] = fn(parts[i])
+                results[i] = run(fn, parts[i])
         finally:
             _local.in_part = False
 

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
+from ..engine.settings import settings
 from . import parallel
-from .correlate import current_method, forced_method, get_workspace_limit, shared_workspace
+from .correlate import get_workspace_limit
 from .geometry import ConvGeometry, padded_image_bytes
 
 
@@ -50,13 +51,6 @@ def _concurrent(geo: ConvGeometry) -> bool:
 
 def _map_parts(fn, parts: _Parts) -> list:
     """``fn`` over the batch parts, at once on several cores when ``parts.concurrent`` — each
-    part within its share of the workspace cap, and with the method forced in this thread
-    (tests, benchmarks) forced in the workers too."""
-    method = current_method()
-    sharing = len(parts) if parts.concurrent else 1
-
-    def in_worker(part: slice):
-        with forced_method(method), shared_workspace(sharing):
-            return fn(part)
-
-    return parallel.map_parts(in_worker, parts, concurrent=parts.concurrent)
+    part within its share of the workspace cap (the workers run in this thread's settings)."""
+    with settings(sharing=len(parts) if parts.concurrent else 1):
+        return parallel.map_parts(fn, parts, concurrent=parts.concurrent)

@@ -44,29 +44,24 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..engine.settings import current, settings
 from . import blas, jit, parallel
 
 _POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))    # then ∞
-_automatic = os.environ.get("CONVGRAD_WINOGRAD", "1") != "0"
 
 
 def automatic() -> bool:
     """Whether the method rule may choose Winograd (float32 layers that pay; see
     ``correlate.choose_method``). ``CONVGRAD_WINOGRAD=0`` or ``use_winograd(False)``: never —
     float32 results then come from direct sums, as float64's always do."""
-    return _automatic
+    return current().winograd
 
 
-@contextmanager
-def use_winograd(on: bool) -> Iterator[None]:
+def use_winograd(on: bool):
     """Allow (``True``, the default) or forbid the automatic choice of Winograd in this
-    block (all threads); ``forced_method("winograd")`` is not affected."""
-    global _automatic
-    old, _automatic = _automatic, bool(on)
-    try:
-        yield
-    finally:
-        _automatic = old
+    block (this context: other threads keep theirs); ``forced_method("winograd")`` is not
+    affected. ``engine.settings(winograd=on)``."""
+    return settings(winograd=bool(on))
 
 
 def fits(kernel: Sequence[int]) -> bool:
