@@ -126,21 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="verify your own conv forward/backward; find the smallest failing case",
         description="Search the configurations your function claims (hypothesis, shrinking) for "
                     "the smallest one where it disagrees with convgrad; report the first wrong "
-                    "element, its expected equation and a diagnosis. Exit 0 pass, 1 fail.")
+                    "element, its expected equation and a diagnosis. Exit 0 pass, 1 a checked "
+                    "function is wrong, 2 a usage error (a wrong calling convention included).")
     chk.add_argument("target", help="FILE.py:FUNCTION or package.module:FUNCTION")
-    chk.add_argument("--kind", choices=("forward", "backward"), default="forward")
-    chk.add_argument("--style", choices=("torch", "course"), default="torch",
+    chk.add_argument("--kind", choices=("forward", "backward", "both"), default=None,
+                     help="default: both when the module also has the other function of the "
+                          "pair (conv_forward_naive / conv_backward_naive, f / f_backward), "
+                          "else read from the name and the signature")
+    chk.add_argument("--style", choices=("torch", "course"), default=None,
                      help="torch: f(x, w, b, stride, padding); course: conv_forward(x, w, b, "
-                          "conv_param) -> (out, cache), conv_backward(dout, cache)")
+                          "conv_param) -> (out, cache), conv_backward(dout, cache); default: "
+                          "read from the signature")
     chk.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw",
                      help="nhwc takes weights as (KH, KW, C_in, C_out)")
     chk.add_argument("--forward", metavar="NAME",
                      help="course style backward: the forward that makes the cache (default: "
-                          "conv_forward in the same module)")
+                          "the backward's name with forward for backward, else conv_forward)")
     chk.add_argument("--dims", type=int, choices=(1, 2, 3), default=2)
     chk.add_argument("--features", default="stride,padding,nonsquare",
                      help="what the function supports, comma-separated from stride, padding, "
-                          "dilation, groups, nonsquare (or 'none')")
+                          "dilation, groups, nonsquare, tiled (or 'none')")
+    chk.add_argument("--assume-tiling", action="store_true",
+                     help="the code assumes (n + 2p - k) %% stride == 0, as the course "
+                          "assignment states: keep strides, draw only sizes that tile exactly "
+                          "(the feature 'tiled')")
+    chk.add_argument("--show-output", action="store_true",
+                     help="print (the first 40 lines of) what your functions printed")
     chk.add_argument("--max-examples", type=_positive_int, default=200)
     chk.add_argument("--timeout", type=_learning_rate, default=10.0,
                      help="seconds the import of the target and each call may take before "

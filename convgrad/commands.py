@@ -170,11 +170,15 @@ def _per_dim(values: tuple, ndim: int, name: str) -> tuple:
 
 
 def run_check(args) -> int:
+    """Exit 0: every checked function passed; 1: one is wrong (with ``--kind backward`` the
+    backward's verdict decides, its forward's is reported); 2: a usage error."""
     require("hypothesis", "check")
     if args.out:
         require("matplotlib", "plot", why="--out (the failure's figure) ")
     output_dir("--out", args.out)
     from . import check  # noqa: PLC0415
+    from .check.capture import summary  # noqa: PLC0415
+    from .check.conventions import guess, partner  # noqa: PLC0415
 
     features = () if args.features == "none" else tuple(
         f.strip() for f in args.features.split(",") if f.strip())
@@ -182,42 +186,75 @@ def run_check(args) -> int:
     if unknown:
         raise UsageError(f"unknown feature {unknown[0]!r}; choose from "
                          f"{', '.join(check.FEATURES)} (or 'none')")
-    module, name = _load_target(args.target, args.timeout)
+    if args.assume_tiling and "tiled" not in features:
+        features += ("tiled",)
+    module, name, printed = _load_target(args.target, args.timeout)
+    where = args.target.rsplit(":", 1)[0]
     fn = getattr(module, name)
-    forward = None
-    if args.kind == "backward" and args.style == "course":
-        forward_name = args.forward or ("conv_forward" if hasattr(module, "conv_forward")
-                                        else name.replace("backward", "forward"))
-        if not callable(getattr(module, forward_name, None)):
-            raise UsageError(f"the course style backward needs its forward: "
-                             f"{args.target.rsplit(':', 1)[0]} has no function "
-                             f"{forward_name!r} (pass --forward NAME)")
-        forward = getattr(module, forward_name)
-    options = dict(style=args.style, layout=args.layout, dims=args.dims, features=features,
+    style_guess, role = guess(fn, name)
+    role = role or "forward"
+    if args.kind in ("forward", "backward"):
+        role = args.kind
+    other = partner(module, name, role, args.forward if role == "backward" else None)
+    kind = args.kind or ("both" if other else role)
+    if kind == "both" and other is None:
+        if role == "forward":
+            looked = name.replace("forward", "backward") if "forward" in name else \
+                f"{name}_backward"
+            raise UsageError(f"--kind both: {where} has no backward {looked!r} to go with "
+                             f"{name!r}")
+        raise UsageError(f"--kind both: {where} has no forward to go with {name!r} (pass "
+                         f"--forward NAME)")
+    names = {role: name, ("backward" if role == "forward" else "forward"): other}
+    functions = {k: getattr(module, v) if v else None for k, v in names.items()}
+    style = args.style or style_guess or (guess(functions["forward"])[0]
+                                          if functions["forward"] else None) or "torch"
+    if kind == "backward" and style == "course" and functions["forward"] is None:
+        forward_name = args.forward or name.replace("backward", "forward")
+        raise UsageError(f"the course style backward needs its forward: {where} has no "
+                         f"function {forward_name!r} (pass --forward NAME)")
+    options = dict(style=style, layout=args.layout, dims=args.dims, features=features,
                    max_examples=args.max_examples, timeout=args.timeout, rtol=args.rtol,
                    seed=args.seed)
     try:
-        report = (check.conv_forward(fn, **options) if args.kind == "forward"
-                  else check.conv_backward(fn, forward, **options))
-    except ValueError as e:
+        if kind == "forward":
+            reports = [check.conv_forward(functions["forward"], **options)]
+            deciding = reports
+        elif kind == "backward":
+            report = check.conv_backward(functions["backward"], functions["forward"],
+                                         **options)
+            deciding = [report]
+            reports = [r for r in (report.forward_report, report) if r is not None]
+        else:
+            reports = deciding = list(check.conv_pair(functions["forward"],
+                                                      functions["backward"], **options))
+    except check.CheckError as e:
         raise UsageError(str(e).removeprefix("check: ")) from None
-    report.name = name
-    print(check.render_text(report), end="")
-    if args.out and not report.passed:
+    for report in reports:
+        report.name = names[report.kind]
+        if report.forward_name is not None:
+            report.forward_name = names["forward"]
+    for line in summary(printed, f"importing {where}", args.show_output):
+        print(line)
+    print("\n".join(check.render_text(r, args.show_output) for r in reports), end="")
+    failed = [r for r in deciding if not r.passed]
+    if args.out and failed:
         os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, "check_failure.png")
-        if check.save_figure(report, path):
+        if check.save_figure(failed[0], path):
             print(f"wrote {path}")
-    return 0 if report.passed else 1
+    return 1 if failed else 0
 
 
 def _load_target(target: str, timeout: float):
-    """(module, function name) from FILE.py:FUNCTION or package.module:FUNCTION; the import
-    runs under the same time limit as the checked calls, and may not exit."""
+    """(module, function name, the lines the import printed) from FILE.py:FUNCTION or
+    package.module:FUNCTION; the import runs under the same time limit as the checked calls,
+    and may not exit."""
     import importlib  # noqa: PLC0415
     import importlib.util  # noqa: PLC0415
 
     from .check.adapters import UserCodeError  # noqa: PLC0415
+    from .check.capture import Capture  # noqa: PLC0415
     from .check.runner import call_with_timeout  # noqa: PLC0415
 
     where, sep, name = target.rpartition(":")
@@ -236,8 +273,10 @@ def _load_target(target: str, timeout: float):
         spec.loader.exec_module(module)
         return module
 
+    files = {os.path.normcase(os.path.realpath(where))} if where.endswith(".py") else set()
     try:
-        module = call_with_timeout(import_target, timeout)
+        with Capture() as printed:
+            module = call_with_timeout(import_target, timeout, files=files)
     except UserCodeError as e:
         if e.kind == "hang":
             raise UsageError(f"importing {where} did not finish within {timeout:g} s "
@@ -249,7 +288,7 @@ def _load_target(target: str, timeout: float):
         raise UsageError(f"importing {where} failed: {e}") from None
     if not callable(getattr(module, name, None)):
         raise UsageError(f"{where} has no function {name!r}")
-    return module, name
+    return module, name, printed.lines
 
 
 def run_bench(args) -> int:

@@ -104,7 +104,7 @@ BENCH = {"--repeat": bad_int(1), "--dtype": bad_choice(("float32", "float64")),
          "--configs": bad_choice([c["name"] for c in load_configs()]),
          "--compare": bad_choice(("torch",))}
 CHECK = {"--max-examples": bad_int(1), "--timeout": BAD_POSITIVE, "--rtol": BAD_POSITIVE,
-         "--seed": bad_int(0), "--kind": bad_choice(("forward", "backward")),
+         "--seed": bad_int(0), "--kind": bad_choice(("forward", "backward", "both")),
          "--style": bad_choice(("torch", "course")), "--layout": bad_choice(("nchw", "nhwc")),
          "--dims": bad_int(1).filter(lambda t: t not in ("1", "2", "3")) | st.just("4"),
          "--features": st.text(min_size=1, max_size=10).filter(

@@ -1,11 +1,16 @@
 """The configuration space a user's convolution claims to support, and hypothesis strategies
-over it (shrinking towards the smallest batch, channels, sizes, stride, padding)."""
+over it (shrinking towards the smallest batch, channels, sizes, stride, padding).
+
+The feature ``tiled`` (``--assume-tiling``) is a declared convention, not a capability: the
+search keeps its strides but draws only sizes where the windows tile the padded input exactly,
+``(n + 2p − d·(k − 1) − 1) mod s = 0`` — what the course assignments state and some code asserts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-FEATURES = ("stride", "padding", "dilation", "groups", "nonsquare")
+FEATURES = ("stride", "padding", "dilation", "groups", "nonsquare", "tiled")
 DEFAULT_FEATURES = ("stride", "padding", "nonsquare")
 
 
@@ -33,6 +38,11 @@ class CheckConfig:
     def remainders(self) -> tuple:
         return tuple((n + 2 * self.padding - self.dilation * (k - 1) - 1) % self.stride
                      for n, k in zip(self.size, self.kernel))
+
+    @property
+    def tiles(self) -> bool:
+        """The windows cover the padded input exactly on every axis."""
+        return not any(self.remainders)
 
     @property
     def x_shape(self) -> tuple:
@@ -85,8 +95,14 @@ def strategy(dims: int, features, max_size: int = 6):
             kernel = (draw(st.integers(1, 3)),) * dims
         size = []
         for k in (kernel if "nonsquare" in features else kernel[:1]):
-            least = max(1, dilation * (k - 1) + 1 - 2 * padding)
-            size.append(draw(st.integers(least, least + max_size)))
+            span = dilation * (k - 1) + 1 - 2 * padding     # the size with one output
+            if "tiled" in features:         # n = span + m·stride: exactly m + 1 windows
+                first = max(0, -(-(1 - span) // stride))
+                steps = draw(st.integers(first, first + max(1, max_size // stride)))
+                size.append(span + steps * stride)
+            else:
+                least = max(1, span)
+                size.append(draw(st.integers(least, least + max_size)))
         if "nonsquare" not in features:
             size = size * dims
         return CheckConfig(batch, cin, cout, tuple(size), kernel, stride, padding, dilation,

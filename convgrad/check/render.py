@@ -4,23 +4,57 @@ from __future__ import annotations
 
 import numpy as np
 
+from .capture import summary
 from .runner import Report
 
+TILING_HINT = ("if your code assumes the windows tile the input exactly (as the assignment "
+               "states), declare it: --assume-tiling")
+SMALL = 30                      # arrays of at most this many elements are printed
 
-def render_text(report: Report) -> str:
+
+def render_text(report: Report, show_output: bool = False) -> str:
+    """The report as text; ``show_output``: the first lines the checked code printed."""
     what = "forward" if report.kind == "forward" else "backward (dx, dw, db)"
     head = (f"convgrad check: {report.name} — {what}, {report.style} style, "
             f"{report.layout.upper()}, {report.dims}-d, features: "
             f"{', '.join(report.features) or 'none'}")
+    lines = [head, *(f"  warning: {w}" for w in report.warnings), *_cache_lines(report)]
+    lines += _verdict(report) + [f"  note: {n}" for n in report.notes]
+    lines += summary(report.output, "  your function", show_output)
+    return "\n".join(lines) + "\n"
+
+
+def _cache_lines(report: Report) -> list[str]:
+    if report.cache is None:
+        return []
+    forward = report.forward_name or "its forward"
+    verdict = ""
+    if report.forward_report is not None:
+        verdict = (f"; {forward} itself " + ("passed" if report.forward_report.passed else
+                                            "FAILED (see its report)"))
+    if report.cache == "documented":
+        return [f"  cache: {forward}'s has the documented form (x, w, b, conv_param), so each "
+                f"check builds it from the correct pieces: this verdict is the backward's "
+                f"own{verdict}"]
+    return [f"  cache: {forward}'s (not the documented (x, w, b, conv_param)); where {forward} "
+            f"fails, the backward cannot be judged{verdict}"]
+
+
+def _verdict(report: Report) -> list[str]:
     if report.passed:
-        return (f"{head}\npassed: {report.configurations} configurations, max relative error "
-                f"{report.max_error:.1e}\n")
+        return [f"passed: {report.configurations} configurations, max relative error "
+                f"{report.max_error:.1e}"]
     f = report.failure
-    lines = [head, f"FAILED after {report.configurations} configurations"]
+    lines = [f"FAILED after {report.configurations} configurations"]
     if f.kind == "hang":
-        lines.append(f"  {f.message}\n  at {f.config.describe()}")
-        return "\n".join(lines) + "\n"
+        return lines + [f"  {f.message}", f"  at {f.config.describe()}"]
+    if f.kind == "forward":
+        lines[0] = (f"NOT CHECKED after {report.configurations} configurations: its forward "
+                    f"{report.forward_name or ''} failed".replace("  ", " "))
     lines.append(f"  minimal failing configuration: {f.config.describe()}")
+    if f.forward_wrong:
+        lines.append(f"  note: {report.forward_name or 'its forward'}, which made the cache, "
+                     f"returns a wrong output here too — the cache it made may be the cause")
     if f.kind == "values":
         lines.append(f"  {f.tensor} is wrong: first mismatch at {f.tensor}{list(f.index)}: "
                      f"expected {f.expected_value:.6g}, got {f.got_value:.6g} (max relative "
@@ -31,7 +65,43 @@ def render_text(report: Report) -> str:
         lines.append(f"  expected: {f.equation}")
     if f.diagnosis:
         lines.append(f"  diagnosis: {f.diagnosis}")
-    return "\n".join(lines) + "\n"
+        if _remainder(f) and "tiled" not in report.features \
+                and "--assume-tiling" not in f.diagnosis:
+            lines.append(f"  {TILING_HINT}")
+    return lines + _arrays(report, f)
+
+
+def _remainder(f) -> bool:
+    """The diagnosis came from the remainder variant (or, not said, reads like it)."""
+    if f.variant is not None:
+        return f.variant == "remainder"
+    return any(f.config.remainders) and ("mod s" in f.diagnosis or "tile" in f.diagnosis)
+
+
+def _arrays(report: Report, f) -> list[str]:
+    """The failing configuration's arrays, those small enough to read."""
+    shown = []
+    inputs = f.inputs or {}
+    names = ("x", "w", "b") + (("dout",) if report.kind == "backward" else ())
+    for name in names:
+        if name in inputs:
+            shown.append((name, inputs[name]))
+    if f.tensor and f.expected is not None:
+        shown.append((f"expected {f.tensor}", f.expected))
+    if f.tensor and f.got is not None:
+        shown.append((f"got {f.tensor}", f.got))
+    small = [(n, a) for n, a in shown if 0 < a.size <= SMALL]
+    if not small:
+        return []
+    where = " (NCHW / OIHW)" if report.layout != "nchw" else ""
+    lines = [f"  arrays of the failing configuration{where}:"]
+    for name, a in small:
+        text = np.array2string(np.asarray(a, dtype=float), precision=4, suppress_small=True,
+                               separator=", ", max_line_width=88)
+        label = f"{name} {a.shape} = "
+        rows = [row for row in text.splitlines() if row.strip()]
+        lines.append(f"    {label}" + ("\n" + " " * (4 + len(label))).join(rows))
+    return lines
 
 
 def save_figure(report: Report, path: str) -> bool:
