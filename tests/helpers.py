@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
+from convgrad.ops.configuration import ConvConfig, channel_aliases, fields_repr
+
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
 
 
@@ -105,34 +107,32 @@ def _same(got, want, what: str, dtype: str = "float64") -> None:
     assert err <= TOLERANCE[dtype], f"{what}: relative error {err:.3g}"
 
 
-@dataclass
-class Case:
-    """One convolution configuration, with PyTorch's meaning for every field."""
+_CASE_FIELDS = ("size", "kernel", "cin", "cout", "batch", "stride", "padding", "dilation",
+                "groups", "output_padding", "dtype", "seed")
 
-    size: tuple
-    kernel: tuple
-    cin: int = 1
-    cout: int = 1
-    batch: int = 1
-    stride: object = 1
-    padding: object = 0
-    dilation: object = 1
-    groups: int = 1
-    output_padding: object = 0          # transposed convolution only
-    dtype: str = "float64"
+
+@dataclass(frozen=True, init=False, repr=False)
+class Case(ConvConfig):
+    """One convolution configuration (``ConvConfig``: PyTorch's meaning for every field) with
+    the test's seed; made as ``Case(size, kernel, cin=…, cout=…, …)``, float64 by default;
+    frozen (adjust a drawn case with ``dataclasses.replace``)."""
+
     seed: int = 0
 
-    @property
-    def opts(self) -> dict:
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
+    def __init__(self, size=(), kernel=(), cin=None, cout=None, batch=1, stride=1, padding=0,
+                 dilation=1, groups=1, output_padding=0, dtype="float64", seed=0, **fields):
+        object.__setattr__(self, "seed", seed)
+        super().__init__(size=size, kernel=kernel, batch=batch, stride=stride, padding=padding,
+                         dilation=dilation, groups=groups, output_padding=output_padding,
+                         dtype=dtype, **channel_aliases(fields, cin, cout))
 
-    @property
-    def ndim(self) -> int:
-        return len(self.size)
+    def __repr__(self) -> str:
+        return fields_repr(self, _CASE_FIELDS + (("transposed",) if self.transposed else ()))
 
-    def arrays(self, transposed: bool = False):
-        """Seeded x, w, b for conv (or conv_transpose, whose w is (C_in, C_out/g, *K))."""
+    def arrays(self, transposed: bool | None = None):
+        """Seeded x, w, b for conv (or conv_transpose, whose w is (C_in, C_out/g, *K));
+        ``transposed`` defaults to the case's own."""
+        transposed = self.transposed if transposed is None else transposed
         rng = np.random.default_rng(self.seed)
         w_shape = ((self.cin, self.cout // self.groups) if transposed
                    else (self.cout, self.cin // self.groups)) + tuple(self.kernel)
@@ -142,20 +142,26 @@ class Case:
         return x.astype(self.dtype), w.astype(self.dtype), b.astype(self.dtype)
 
     def pairs(self):
-        """(lo, hi) per dim, computed here from the rules as stated (independent of convgrad)."""
-        d = self.ndim
-        as_dim = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * d)
-        stride, dilation = as_dim(self.stride), as_dim(self.dilation)
-        ke = [di * (k - 1) + 1 for di, k in zip(dilation, self.kernel)]
-        if self.padding == "valid":
-            return [(0, 0)] * d
-        if self.padding == "full":
-            return [(e - 1, e - 1) for e in ke]
-        if self.padding == "same":
-            totals = [max((math.ceil(n / s) - 1) * s + e - n, 0)
-                      for n, s, e in zip(self.size, stride, ke)]
-            return [(t // 2, t - t // 2) for t in totals]
-        return [p if isinstance(p, (tuple, list)) else (p, p) for p in as_dim(self.padding)]
+        """(lo, hi) per dim, computed here from the rules as stated (independent of convgrad:
+        the oracle of its padding resolution)."""
+        return stated_pairs(self.size, self.kernel, self.stride, self.padding, self.dilation)
+
+
+def stated_pairs(size, kernel, stride, padding, dilation):
+    """(lo, hi) per dim of any padding spelling, from the rules as the docs state them."""
+    d = len(size)
+    as_dim = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * d)
+    stride, dilation = as_dim(stride), as_dim(dilation)
+    ke = [di * (k - 1) + 1 for di, k in zip(dilation, kernel)]
+    if padding == "valid":
+        return [(0, 0)] * d
+    if padding == "full":
+        return [(e - 1, e - 1) for e in ke]
+    if padding == "same":
+        totals = [max((math.ceil(n / s) - 1) * s + e - n, 0)
+                  for n, s, e in zip(size, stride, ke)]
+        return [(t // 2, t - t // 2) for t in totals]
+    return [tuple(p) if isinstance(p, (tuple, list)) else (p, p) for p in as_dim(padding)]
 
 
 def torch_conv_and_grads(case: Case, x, w, b, dy_seed: int = 1):
@@ -217,9 +223,7 @@ def conv_cases(draw, dims=(1, 2, 3), dtype="float64", max_size=9, transposed=Fal
                "pairs": tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3)))
                               for _ in range(d)),
                }.get(kind, kind)
-    case = Case(size=(1,) * d, kernel=kernel, cin=cin, cout=cout,
-                batch=draw(st.integers(1, 3)), stride=stride, padding=padding,
-                dilation=dilation, groups=groups, dtype=dtype, seed=draw(st.integers(0, 99)))
+    batch, seed = draw(st.integers(1, 3)), draw(st.integers(0, 99))
     dil = dilation if isinstance(dilation, tuple) else (dilation,) * d
     size = []
     for i, (k, di) in enumerate(zip(kernel, dil)):
@@ -228,21 +232,24 @@ def conv_cases(draw, dims=(1, 2, 3), dtype="float64", max_size=9, transposed=Fal
             size.append(n)
             continue
         ke = di * (k - 1) + 1
-        lo, hi = case.pairs()[i] if kind not in ("same", "full", "valid") else (0, 0)
+        lo, hi = (stated_pairs((1,) * d, kernel, stride, padding, dilation)[i]
+                  if kind not in ("same", "full", "valid") else (0, 0))
         if kind in ("valid", "int", "per-dim", "pairs") and n + lo + hi < ke:
             n = ke - lo - hi + draw(st.integers(0, 3))   # the kernel must fit the padded input
         size.append(max(n, 1))
-    case.size = tuple(size)
+    output_padding = 0
     if transposed:
         strides = stride if isinstance(stride, tuple) else (stride,) * d
-        case.output_padding = tuple(draw(st.integers(0, max(s, di) - 1))
-                                    for s, di in zip(strides, dil))
-        pairs = case.pairs()
+        output_padding = tuple(draw(st.integers(0, max(s, di) - 1))
+                               for s, di in zip(strides, dil))
+        pairs = stated_pairs(size, kernel, stride, padding, dilation)
         full = [(n - 1) * s + di * (k - 1) + 1 + e for n, s, di, k, e in
-                zip(case.size, strides, dil, kernel, case.output_padding)]
+                zip(size, strides, dil, kernel, output_padding)]
         if any(f - lo - hi < 1 for f, (lo, hi) in zip(full, pairs)):
-            case.padding = 0                      # padding would crop everything
-    return case
+            padding = 0                           # padding would crop everything
+    return Case(size=tuple(size), kernel=kernel, cin=cin, cout=cout, batch=batch, stride=stride,
+                padding=padding, dilation=dilation, groups=groups,
+                output_padding=output_padding, transposed=transposed, dtype=dtype, seed=seed)
 
 
 def _draw_like(rng, x, n: int):

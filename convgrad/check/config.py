@@ -8,70 +8,32 @@ search keeps its strides but draws only sizes where the windows tile the padded 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from ..ops.configuration import ConvConfig, channel_aliases, fields_repr
+from ..ops.geometry import effective_kernel
 
 FEATURES = ("stride", "padding", "dilation", "groups", "nonsquare", "tiled")
 DEFAULT_FEATURES = ("stride", "padding", "nonsquare")
+_FIELDS = ("batch", "cin", "cout", "size", "kernel", "stride", "padding", "dilation", "groups")
 
 
-@dataclass(frozen=True)
-class CheckConfig:
-    """One convolution: x (batch, cin, *size), w (cout, cin/groups, *kernel); scalar stride,
-    symmetric padding and dilation on every spatial axis (what hand-written code supports)."""
+@dataclass(frozen=True, init=False, repr=False)
+class CheckConfig(ConvConfig):
+    """One convolution (``ConvConfig``) as the search draws it: x (batch, cin, *size),
+    w (cout, cin/groups, *kernel); scalar stride, symmetric padding and dilation on every
+    spatial axis (what hand-written code supports); float64. Made positionally in the order
+    of ``_FIELDS``, with its old repr (which seeds the arrays of a configuration)."""
 
-    batch: int
-    cin: int
-    cout: int
-    size: tuple
-    kernel: tuple
-    stride: int = 1
-    padding: int = 0
-    dilation: int = 1
-    groups: int = 1
+    def __init__(self, batch=1, cin=None, cout=None, size=(), kernel=(), stride=1, padding=0,
+                 dilation=1, groups=1, **fields):
+        fields.setdefault("dtype", "float64")
+        super().__init__(batch=batch, size=size, kernel=kernel, stride=stride, padding=padding,
+                         dilation=dilation, groups=groups,
+                         **channel_aliases(fields, cin, cout))
 
-    @property
-    def out_size(self) -> tuple:
-        return tuple((n + 2 * self.padding - self.dilation * (k - 1) - 1) // self.stride + 1
-                     for n, k in zip(self.size, self.kernel))
-
-    @property
-    def remainders(self) -> tuple:
-        return tuple((n + 2 * self.padding - self.dilation * (k - 1) - 1) % self.stride
-                     for n, k in zip(self.size, self.kernel))
-
-    @property
-    def tiles(self) -> bool:
-        """The windows cover the padded input exactly on every axis."""
-        return not any(self.remainders)
-
-    @property
-    def x_shape(self) -> tuple:
-        return (self.batch, self.cin, *self.size)
-
-    @property
-    def w_shape(self) -> tuple:
-        return (self.cout, self.cin // self.groups, *self.kernel)
-
-    @property
-    def out_shape(self) -> tuple:
-        return (self.batch, self.cout, *self.out_size)
-
-    @property
-    def opts(self) -> dict:
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
-
-    def describe(self) -> str:
-        parts = [f"x {self.x_shape}", f"w {self.w_shape}", f"stride {self.stride}",
-                 f"padding {self.padding}"]
-        if self.dilation != 1:
-            parts.append(f"dilation {self.dilation}")
-        if self.groups != 1:
-            parts.append(f"groups {self.groups}")
-        return ", ".join(parts) + f" → out {self.out_shape}"
-
-    def with_size(self, size) -> CheckConfig:
-        return replace(self, size=tuple(size))
+    def __repr__(self) -> str:
+        return fields_repr(self, _FIELDS)
 
 
 def strategy(dims: int, features, max_size: int = 6):
@@ -95,7 +57,7 @@ def strategy(dims: int, features, max_size: int = 6):
             kernel = (draw(st.integers(1, 3)),) * dims
         size = []
         for k in (kernel if "nonsquare" in features else kernel[:1]):
-            span = dilation * (k - 1) + 1 - 2 * padding     # the size with one output
+            span = effective_kernel(k, dilation) - 2 * padding  # the size with one output
             if "tiled" in features:         # n = span + m·stride: exactly m + 1 windows
                 first = max(0, -(-(1 - span) // stride))
                 steps = draw(st.integers(first, first + max(1, max_size // stride)))

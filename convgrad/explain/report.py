@@ -4,11 +4,12 @@ plain dict that every output format (text, markdown, html, json) renders."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..ops.geometry import conv_geometry
+from ..ops.configuration import ConvConfig
+from ..ops.geometry import effective_kernel
 from .derive import Derivation, derive, equation_count, numeric_check
 from .notation import Notation
 
@@ -19,31 +20,44 @@ class TooLargeError(ValueError):
     """The configuration would print more equations than the cap allows."""
 
 
-@dataclass
-class ExplainConfig:
-    input: tuple = (3, 3)
-    kernel: tuple = (2, 2)
-    stride: object = 1
-    padding: object = 0
-    dilation: object = 1
-    in_channels: int = 1
-    out_channels: int = 1
-    groups: int = 1
+@dataclass(frozen=True, init=False)
+class ExplainConfig(ConvConfig):
+    """A ``ConvConfig`` of one image (1-d or 2-d) to derive, with the x, y, z of the chain-rule
+    prelude; made positionally as ``(input, kernel, stride, padding, dilation, in_channels,
+    out_channels, groups, values)``, ``input`` being the spatial size."""
+
     values: tuple = (-2.0, 5.0, -4.0)         # x, y, z of the chain-rule prelude
 
-    def geometry(self):
-        if len(self.kernel) != len(self.input):
+    OP = "explain"
+
+    def __init__(self, input=(3, 3), kernel=(2, 2), stride=1, padding=0, dilation=1,
+                 in_channels=1, out_channels=1, groups=1, values=(-2.0, 5.0, -4.0), **fields):
+        object.__setattr__(self, "values", tuple(values))
+        fields.setdefault("dtype", "float64")
+        super().__init__(**{"size": input, **fields}, kernel=kernel, stride=stride,
+                         padding=padding, dilation=dilation, in_channels=in_channels,
+                         out_channels=out_channels, groups=groups)
+
+    def __post_init__(self):
+        sized = all(isinstance(v, (tuple, list)) for v in (self.size, self.kernel))
+        if sized and len(self.kernel) != len(self.size):
             raise ValueError(f"explain: --kernel {_size(self.kernel)} and --input "
-                             f"{_size(self.input)} must have the same number of dims")
-        if len(self.input) not in (1, 2):
+                             f"{_size(self.size)} must have the same number of dims")
+        if sized and len(self.size) not in (1, 2):
             raise ValueError(f"explain: only 1-d and 2-d inputs are drawn, got --input "
-                             f"{_size(self.input)}")
-        groups = max(self.groups, 1)
-        # a groups that does not divide C_in is left for conv_geometry to report
-        per_group = self.in_channels // groups if self.in_channels % groups == 0 else 1
-        return conv_geometry("explain", (1, self.in_channels, *self.input),
-                             (self.out_channels, per_group, *self.kernel), self.stride,
-                             self.padding, self.dilation, self.groups)
+                             f"{_size(self.size)}")
+        super().__post_init__()
+
+    @property
+    def input(self) -> tuple:
+        return self.size
+
+    def as_dict(self) -> dict:
+        """The fields a report shows (its ``config``)."""
+        return {"input": list(self.size), "kernel": list(self.kernel), "stride": self.stride,
+                "padding": self.padding, "dilation": self.dilation,
+                "in_channels": self.in_channels, "out_channels": self.out_channels,
+                "groups": self.groups, "values": self.values}
 
 
 def build(config: ExplainConfig, max_equations: int = DEFAULT_MAX_EQUATIONS,
@@ -70,8 +84,7 @@ def build(config: ExplainConfig, max_equations: int = DEFAULT_MAX_EQUATIONS,
                   *(n + lo + hi for n, (lo, hi) in zip(geo.in_size, geo.padding)))
     nt = Notation(der.names, lead, biggest)
     return {
-        "config": {**asdict(config), "input": list(config.input), "kernel": list(config.kernel),
-                   "index_base": 1},
+        "config": {**config.as_dict(), "index_base": 1},
         "title": _title(config, geo),
         "geometry": _geometry(geo),
         "notes": _notes(geo),
@@ -181,7 +194,7 @@ def dilated_kernel(kernel: np.ndarray, dilation) -> np.ndarray:
     """A kernel slice (*K) with d − 1 zeros between taps (taps spread d apart)."""
     import sympy  # noqa: PLC0415
 
-    shape = [d * (k - 1) + 1 for k, d in zip(kernel.shape, dilation)]
+    shape = [effective_kernel(k, d) for k, d in zip(kernel.shape, dilation)]
     out = np.full(shape, sympy.S.Zero, dtype=object)
     out[tuple(slice(None, None, d) for d in dilation)] = kernel
     return out
@@ -210,9 +223,9 @@ def _patterns(der: Derivation, nt: Notation) -> dict:
 
 def _geometry(geo) -> dict:
     rows = []
-    for n, k, s, d, (lo, hi), m, r in zip(geo.in_size, geo.kernel, geo.stride, geo.dilation,
-                                          geo.padding, geo.out_size, geo.remainder):
-        ke = d * (k - 1) + 1
+    for n, k, s, d, (lo, hi), m, r, ke in zip(geo.in_size, geo.kernel, geo.stride, geo.dilation,
+                                              geo.padding, geo.out_size, geo.remainder,
+                                              geo.effective_kernel):
         rows.append({"n": n, "k": k, "stride": s, "dilation": d, "padding": [lo, hi],
                      "effective_kernel": ke, "output": m, "remainder": r,
                      "formula": f"m = ⌊(n + lo + hi − d·(k−1) − 1)/s⌋ + 1 = ⌊({n} + {lo} + {hi}"
@@ -233,8 +246,8 @@ def _notes(geo) -> list[str]:
                          f"and in ∂L/∂F the ∂L/∂O taps land {s} apart in X")
         if d > 1:
             notes.append(f"dilation {d} — the {k} kernel taps are {d} apart (effective kernel "
-                         f"{d * (k - 1) + 1}); rot180(F) is spread the same way, and the ∂L/∂F "
-                         f"window moves by {d}")
+                         f"{effective_kernel(k, d)}); rot180(F) is spread the same way, and the "
+                         f"∂L/∂F window moves by {d}")
         if lo or hi:
             notes.append(f"padding ({lo}, {hi}) — the full correlation yields the gradient of "
                          f"the padded input; its border ({lo} low, {hi} high) belongs to padding "
