@@ -4,7 +4,7 @@ The top-level namespace is torch's: ``import convgrad as torch`` ports a script 
 README's "PyTorch compatibility"). Each module below lists its public names in ``__all__``.
 """
 
-from . import methods  # noqa: F401, I001  (first: attaches the Tensor's methods)
+from . import methods  # noqa: F401, I001  (first: its attach_all() equips Tensor)
 from . import (accelerator, autograd, backends, cuda, functional, linalg, nn, onnx, ops, optim,
                special, testing, utils)
 from .autograd import (Size, Tensor, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,

@@ -15,6 +15,10 @@ pass too: gradients of gradients need no extra code.
 Versions: every tensor counts its in-place modifications (``_version``, shared with its views),
 and each node records its parents' versions, so a backward through a value that was modified
 afterwards is torch's RuntimeError, never a wrong gradient.
+
+The operators and most methods (``x + y``, ``x.sum()``, ``x[0]`` …) are defined in
+``convgrad.methods``, one module per kind, and set on ``Tensor`` in one step, in a fixed order,
+by ``convgrad.methods.attach_all()`` (run once, when ``convgrad`` is imported).
 """
 
 from __future__ import annotations

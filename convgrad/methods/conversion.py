@@ -159,7 +159,8 @@ def clone(input, *, memory_format=None) -> Tensor:
     return make(input.array.copy(), (input,), lambda g: (g,), "clone")
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     Tensor.to, Tensor.cpu, Tensor.cuda, Tensor.type, Tensor.type_as = to, cpu, cuda, type_, type_as
     Tensor.clone, Tensor.bfloat16 = clone, bfloat16
     for name, dtype in (("float", np.float32), ("double", np.float64), ("half", np.float16),
@@ -168,6 +169,3 @@ def _attach() -> None:
         setattr(Tensor, name, _shorthand(name, dtype))
     if not isinstance(getattr(Tensor, "device", None), property):
         Tensor.device = property(lambda self: CPU)
-
-
-_attach()

@@ -336,15 +336,9 @@ def msort(input: Tensor) -> Tensor:
     return _ordering.sort(input, 0).values
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("unique", "unique_consecutive", "bincount", "histc", "histogram", "mode",
                  "msort"):
         setattr(Tensor, name, globals()[name])
     # torch has no Tensor.searchsorted / Tensor.bucketize methods: top-level only
-
-
-from .statistics import *  # noqa: E402, F403
-from .statistics import __all__ as _statistics_all  # noqa: E402
-
-__all__ += _statistics_all
-_attach()

@@ -210,7 +210,8 @@ def _comparison(name: str):
     return traced(name)(compare)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     binary = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": power}
     for name, fn in binary.items():
         setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
@@ -224,6 +225,3 @@ def _attach() -> None:
                                                                          sigmoid, relu)
     Tensor.abs = Tensor.__abs__ = abs_
     Tensor.expm1, Tensor.log1p = expm1, log1p
-
-
-_attach()

@@ -336,13 +336,11 @@ def _diag_embed(g: Tensor, shape, offset: int, d1: int, d2: int) -> Tensor:
     return make(out, (g,), lambda h: (diagonal(h, offset, d1, d2),), "diag_embed")
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in __all__:
         setattr(Tensor, name, globals()[name])
     for name in ("scatter_", "scatter_add_", "index_add_", "index_fill_"):
         setattr(Tensor, name, globals()[name])
     Tensor.tril_ = lambda self, diagonal=0: _triangle_(self, diagonal, "tril")
     Tensor.triu_ = lambda self, diagonal=0: _triangle_(self, diagonal, "triu")
-
-
-_attach()

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd import Size, Tensor
 from ..creation import _from_python
 from ..device import check_device
-from .factory import strided
+from .factory_args import strided
 
 _TYPES = ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
           "ByteTensor", "CharTensor", "BoolTensor")

@@ -204,7 +204,8 @@ _OTHERS = (("addmm", linalg.addmm), ("addmv", matrix.addmv), ("addr", matrix.add
            ("negative", logic.neg))
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name, fn in _OTHERS:
         setattr(Tensor, f"{name}_", _twin(name, fn))
     for name, fn, reads, ufunc in _UNARY:
@@ -229,6 +230,3 @@ def _attach() -> None:
     Tensor.__imul__ = lambda self, other: Tensor.mul_(self, other)
     Tensor.__itruediv__ = lambda self, other: Tensor.div_(self, other)
     Tensor.zero_, Tensor.fill_, Tensor.copy_, Tensor.relu_ = zero_, fill_, copy_, relu_
-
-
-_attach()

@@ -304,10 +304,8 @@ def _counts(repeats, length: int | None, op: str) -> np.ndarray:
     return np.broadcast_to(r.reshape(-1), (length,)).astype(np.int64)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     Tensor.repeat_interleave = repeat_interleave
     Tensor.chunk, Tensor.split, Tensor.unbind = chunk, split, unbind
     Tensor.tensor_split, Tensor.repeat, Tensor.tile = tensor_split, repeat, tile
-
-
-_attach()

@@ -22,14 +22,13 @@ import numpy as np
 
 from ..autograd import Tensor, make
 from ..semantics import normalize_dim
+from . import gather as _gather
 from . import indexing as _ix
 from . import join as _join
 from . import reduction as _reduction
 from . import shape as _shape
 from .inplace_ops import _twin
-
-# isort: split
-from . import gather as _gather  # after indexing, which imports it
+from .sizes import _sizes
 
 __all__ = ["rot90", "meshgrid", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
            "atleast_2d", "atleast_3d", "select", "ravel", "index_copy", "masked_scatter", "put",
@@ -217,7 +216,7 @@ def _fold(g: Tensor, shape: tuple, d: int, size: int, step: int) -> Tensor:
 def sum_to_size(input: Tensor, *size) -> Tensor:
     """The tensor summed down to ``size`` (which must expand to its shape): (3, 4) summed to
     (1, 4) adds the rows."""
-    sizes = _shape._sizes(size, "sum_to_size")
+    sizes = _sizes(size, "sum_to_size")
     shape = tuple(input.shape)
     lead = len(shape) - len(sizes)
     if lead < 0 or any(s not in (1, n) for s, n in zip(sizes, shape[lead:])):
@@ -378,15 +377,11 @@ def split_with_sizes(input: Tensor, split_sizes, dim: int = 0):
     return _join.split(input, list(split_sizes), dim)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("rot90", "select", "ravel", "unfold", "sum_to_size", "index_copy",
                  "masked_scatter", "put", "hsplit", "vsplit", "dsplit", "split_with_sizes"):
         setattr(Tensor, name, globals()[name])
     Tensor.index_copy_ = _twin("index_copy", index_copy, reads_self=False)
     Tensor.masked_scatter_ = _twin("masked_scatter", masked_scatter, reads_self=False)
     Tensor.put_ = _twin("put", put, reads_self=False)
-
-
-_attach()
-
-from . import layout_facts  # noqa: E402, F401  (stride, storage_offset, new, unsqueeze_ …)

@@ -120,12 +120,10 @@ def t_(self: Tensor) -> Tensor:
     return _reshape_self(self, _shape.t, "t_")
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     Tensor.stride, Tensor.storage_offset, Tensor.get_device, Tensor.new = (
         stride, storage_offset, get_device, new)
     Tensor.is_cpu = property(lambda self: True)
     Tensor.unsqueeze_, Tensor.squeeze_, Tensor.t_ = unsqueeze_, squeeze_, t_
     Tensor.transpose_ = Tensor.swapaxes_ = Tensor.swapdims_ = transpose_
-
-
-_attach()

@@ -338,11 +338,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     return einsum("".join(ta) + "," + "".join(tb) + "->" + out, a, b)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     Tensor.__matmul__ = lambda self, other: matmul(self, other)
     Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
     for name in ("matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "addmm"):
         setattr(Tensor, name, globals()[name])
-
-
-_attach()

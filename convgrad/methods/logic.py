@@ -363,7 +363,8 @@ sigmoid, tanh, relu = (_checked(n, getattr(ew, n)) for n in ("sigmoid", "tanh", 
 absolute = abs_ = _checked("abs", ew.abs_)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
                  "less_equal", "not_equal", "equal", "allclose", "isclose", "isnan", "isinf",
                  "isfinite", "isposinf", "isneginf", "isreal", "logical_and", "logical_or",
@@ -385,8 +386,6 @@ def _attach() -> None:
             d == "ne" if other is None else fn(self, other)))
     Tensor.__hash__ = object.__hash__
 
-
-_attach()
 
 # the top-level twin that shadows a builtin (bound last: nothing above calls the builtin)
 abs = abs_  # noqa: A001

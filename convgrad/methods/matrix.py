@@ -359,11 +359,9 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
     return _indices("triu_indices", row, col, offset, dtype, np.triu_indices)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("trace", "diag", "diag_embed", "diagflat", "det", "logdet", "slogdet",
                  "inverse", "matrix_power", "kron", "cross", "inner", "vdot", "addmv", "addr",
                  "baddbmm", "addbmm", "dist"):
         setattr(Tensor, name, globals()[name])
-
-
-_attach()

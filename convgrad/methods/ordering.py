@@ -375,14 +375,13 @@ def cummin(input, dim: int):
     return _running("cummin", input, dim, np.minimum.accumulate)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     Tensor.max, Tensor.min = max_, min_
     for name in ("argmax", "argmin", "median", "kthvalue", "sort", "argsort", "topk", "cumsum",
                  "cumprod", "cummax", "cummin"):
         setattr(Tensor, name, globals()[name])
 
-
-_attach()
 
 # the top-level twins that shadow builtins (bound last: nothing above calls the builtins)
 max, min = max_, min_  # noqa: A001

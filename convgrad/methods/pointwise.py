@@ -21,6 +21,7 @@ from ..autograd.trace import traced
 from ..semantics import result_dtype
 from . import elementwise as ew
 from .reduction import unbroadcast
+from .special_kernels import _erf_array
 
 __all__ = ["sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
            "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "exp2", "log2", "log10",
@@ -76,45 +77,6 @@ log10 = _unary("log10", np.log10, lambda g, a, out: g / (a * _LN10))
 reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, a, out: -(g * out * out),
                     uses_out=True)
 arcsin, arccos, arctan = asin, acos, atan
-
-
-def _erf_array(x: np.ndarray) -> np.ndarray:
-    """erf by W. J. Cody's rational Chebyshev approximations (Math. Comp. 23, 1969): relative
-    error ≈ 1e−16 on the three ranges |x| < 0.46875, < 4, ≥ 4."""
-    y = np.abs(x.astype(np.float64))
-    out = np.empty_like(y)
-    small, mid = y < 0.46875, (y >= 0.46875) & (y < 4)
-    big = ~(small | mid)
-    z = y[small] ** 2
-    num, den = 1.85777706184603153e-1 * z, z
-    for a, b in zip((3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2),
-                    (2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3)):
-        num, den = (num + a) * z, (den + b) * z
-    out[small] = y[small] * (num + 3.20937758913846947e3) / (den + 2.84423683343917062e3)
-    t = y[mid]
-    num, den = 2.15311535474403846e-8 * t, t
-    for c, d in zip((5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1,
-                     2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3,
-                     2.05107837782607147e3),
-                    (1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
-                     1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3,
-                     3.43936767414372164e3)):
-        num, den = (num + c) * t, (den + d) * t
-    out[mid] = 1 - np.exp(-t * t) * (num + 1.23033935479799725e3) / (
-        den + 1.23033935480374942e3)
-    t = y[big]
-    with np.errstate(all="ignore"):
-        z = 1 / (t * t)
-        num, den = 1.63153871373020978e-2 * z, z
-        for p, q in zip((3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-                         1.60837851487422766e-2),
-                        (2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
-                         6.05183413124413191e-2)):
-            num, den = (num + p) * z, (den + q) * z
-        r = z * (num + 6.58749161529837803e-4) / (den + 2.33520497626869185e-3)
-        tail = np.exp(-t * t) * (1 / math.sqrt(math.pi) - r) / t
-    out[big] = 1 - tail
-    return np.copysign(out, x)
 
 
 erf = _unary("erf", _erf_array,
@@ -389,7 +351,8 @@ def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
     return make(data, (a,), lambda g: (g * finite,), "nan_to_num")
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan",
                  "atan2", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "exp2",
                  "log2", "log10", "erf", "clamp", "clip", "sign", "sgn", "floor", "ceil",
@@ -400,8 +363,6 @@ def _attach() -> None:
     Tensor.__round__ = lambda self, ndigits=None: round_(self, decimals=ndigits or 0)
     Tensor.__floor__, Tensor.__ceil__, Tensor.__trunc__ = floor, ceil, trunc
 
-
-_attach()
 
 # the top-level twin that shadows a builtin (bound last: nothing above calls the builtin)
 round = round_  # noqa: A001

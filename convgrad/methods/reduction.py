@@ -350,7 +350,8 @@ def count_nonzero(input, dim=None) -> Tensor:
     return Tensor.wrap(np.asarray(np.count_nonzero(input.array, axis=axes), _INT64))
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("mean", "nansum", "nanmean", "prod", "std", "var", "amax", "amin",
                  "logsumexp", "norm", "count_nonzero"):
         setattr(Tensor, name, globals()[name])
@@ -358,8 +359,6 @@ def _attach() -> None:
 
 
 from .spread import std, std_mean, var, var_mean  # noqa: E402, F401  (they use the helpers above)
-
-_attach()
 
 # the top-level twins that shadow builtins (bound last: nothing above calls the builtins)
 sum, all, any = sum_, all_, any_  # noqa: A001

@@ -14,7 +14,6 @@ backward passes use it and hand its result out as gradients); ``expand`` is the 
 
 from __future__ import annotations
 
-import math
 import operator
 
 import numpy as np
@@ -23,60 +22,14 @@ from ..autograd import Tensor, make
 from ..autograd.trace import traced
 from ..semantics import normalize_dim
 from . import reduction as _reduction
+from .sizes import _dim_list, _infer, _sizes
 
 __all__ = ["flatten", "reshape", "permute", "swapaxes", "swapdims", "transpose", "broadcast_to",
            "squeeze", "unsqueeze", "t", "narrow", "flip", "fliplr", "flipud", "roll", "movedim",
            "moveaxis", "unflatten"]
 
 
-# -- arguments
-
-def _sizes(args: tuple, op: str) -> tuple[int, ...]:
-    """``*sizes`` or one tuple/list/Size of them → ints (0-d integer tensors count as ints)."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = tuple(args[0])
-    try:
-        return tuple(operator.index(n) for n in args)
-    except TypeError:
-        raise TypeError(f"{op}(): expected ints (or one tuple of ints) as the shape, got "
-                        f"({', '.join(type(n).__name__ for n in args)})") from None
-
-
-def _infer(sizes: tuple, numel: int, op: str, what: str = "") -> tuple[int, ...]:
-    """``sizes`` with its one ``-1`` inferred so that the product is ``numel`` (torch's rule:
-    ``(4, -1)`` of 24 elements is ``(4, 6)``)."""
-    free = [i for i, n in enumerate(sizes) if n == -1]
-    for i, n in enumerate(sizes):
-        if n < -1:
-            raise RuntimeError(f"{op}: invalid shape dimension {n} at index {i} of shape "
-                               f"{list(sizes)}")
-    if len(free) > 1:
-        raise RuntimeError(f"{op}: only one dimension can be inferred (shape {list(sizes)})")
-    known = math.prod(n for n in sizes if n != -1)
-    bad = what or f"{op}: shape '{list(sizes)}' is invalid for input of size {numel}"
-    if not free:
-        if known != numel:
-            raise RuntimeError(bad)
-        return tuple(sizes)
-    if known == 0:
-        raise RuntimeError(f"{op}: cannot reshape tensor of 0 elements into shape {list(sizes)} "
-                           f"because the unspecified dimension size -1 can be any value and is "
-                           f"ambiguous" if numel == 0 else bad)
-    if numel % known:
-        raise RuntimeError(bad)
-    return tuple(numel // known if n == -1 else n for n in sizes)
-
-
-def _dim_list(dims, ndim: int, op: str) -> tuple[int, ...]:
-    """One dim or a sequence of distinct dims → their indices (a repeat is torch's
-    RuntimeError)."""
-    many = isinstance(dims, (tuple, list))
-    out = tuple(normalize_dim(d, ndim, op) for d in (dims if many else (dims,)))
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"{op}: dim {out[0]} appears multiple times in the list of dims "
-                           f"{list(dims)}")
-    return out
-
+# -- arguments (their parsing: sizes.py)
 
 def _as_shape(a: Tensor, shape: tuple, op: str) -> Tensor:
     """A view of a with ``shape`` (same elements, same order); RuntimeError if the strides do
@@ -392,7 +345,8 @@ def roll(a: Tensor, shifts, dims=None) -> Tensor:
     return make(np.roll(a.array, shifts, axes), (a,), lambda g: (roll(g, back, axes),), "roll")
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in ("reshape", "permute", "swapaxes", "swapdims", "transpose", "flatten", "view",
                  "view_as", "reshape_as", "squeeze", "unsqueeze", "unflatten", "t", "movedim",
                  "moveaxis", "expand", "expand_as", "broadcast_to", "narrow", "contiguous",
@@ -400,6 +354,3 @@ def _attach() -> None:
         setattr(Tensor, name, globals()[name])
     Tensor.T = property(lambda self: permute(self))
     Tensor.mT = property(_matrix_t)
-
-
-_attach()

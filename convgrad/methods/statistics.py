@@ -18,15 +18,12 @@ import numpy as np
 from ..autograd import Tensor, astype, make
 from ..semantics import get_default_dtype, normalize_dim
 from . import elementwise as _ew
-from . import indexing  # noqa: F401  (before gather: indexing imports it)
+from . import gather as _gather
 from . import join as _join
 from . import ordering as _ordering
 from . import pointwise as _pw
 from . import reduction as _reduction
 from . import shape as _shape
-
-# isort: split
-from . import gather as _gather
 
 __all__ = ["quantile", "nanquantile", "nanmedian", "aminmax", "logcumsumexp", "diff", "cov",
            "corrcoef"]
@@ -332,9 +329,7 @@ def corrcoef(input: Tensor) -> Tensor:
     return _pw.clamp(c, -1, 1)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in __all__:
         setattr(Tensor, name, globals()[name])
-
-
-_attach()

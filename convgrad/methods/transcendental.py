@@ -231,7 +231,8 @@ def _comparison_twin(name: str, fn):
     return _twin(name, compare, reads_self=False)
 
 
-def _attach() -> None:
+def attach() -> None:
+    """Set this module's Tensor methods (``convgrad.methods`` calls it once, in order)."""
     for name in __all__:
         setattr(Tensor, name, globals()[name])
     Tensor.polygamma = lambda self, n: polygamma(n, self)
@@ -252,6 +253,3 @@ def _attach() -> None:
     for name in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
                  "less_equal", "not_equal"):
         setattr(Tensor, f"{name}_", _comparison_twin(name, getattr(logic, name)))
-
-
-_attach()

@@ -14,27 +14,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..autograd import Tensor, no_grad
-from ..semantics import get_default_dtype
 from . import module_state
 from .hooks import BackwardHook, HookMixin
 from .module_state import IncompatibleKeys, StateDictError
+from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys", "StateDictError"]
-
-
-class Parameter(Tensor):
-    """A Tensor that a Module registers as trainable (``requires_grad=True``); shares memory
-    with ``data``."""
-
-    def __init__(self, data=None, requires_grad: bool = True):
-        if data is None:
-            data = np.zeros(0, dtype=get_default_dtype())
-        super().__init__(data.array if isinstance(data, Tensor) else data,   # shares memory
-                         requires_grad=requires_grad)
-
-    def __repr__(self) -> str:
-        from ..autograd.printing import parameter_repr  # noqa: PLC0415
-        return parameter_repr(self)
 
 
 def typename(obj: Any) -> str:

@@ -1,32 +1,15 @@
-"""The ``convgrad`` command line: the parser, the one error style, and the checks every command
-makes before doing any work (optional dependencies, output paths). The commands themselves are
-in ``convgrad.commands``.
-
-Every user error — a bad argument, unusable data, a missing optional dependency, an output path
-that cannot be written — is one line on stderr, ``convgrad <command>: <message>``, and exit
-code 2, before any work is done.
-"""
+"""The ``convgrad`` argument parser: the tree of subcommands, one function per command,
+and the value checks its options use (argparse errors become one-line ``UsageError``s)."""
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
-from typing import Sequence
 
-from . import __version__
+from .. import __version__
+from .usage import UsageError
 
 COMMANDS = ("train", "explain", "bench", "check", "gradcheck")
-
-
-class UsageError(Exception):
-    """Bad arguments or unusable data: reported as one line, exit code 2. ``command``: the
-    subcommand it belongs to (None: the top level)."""
-
-    def __init__(self, message: str, command: str | None = None):
-        super().__init__(message)
-        self.command = command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "convolutions: train a CNN, and more.")
     parser.add_argument("--version", action="version", version=f"convgrad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in (_train, _explain, _bench, _check, _gradcheck):
+        add(commands)
+    return parser
+
+
+def _train(commands) -> None:
     train = commands.add_parser(
         "train", help="train a small CNN on bundled digits, a .npz file or MNIST IDX files",
         description="Train conv(3×3)–ReLU–maxpool–conv(3×3)–ReLU–maxpool–linear with Adam. "
@@ -85,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write model.npz, metrics.json and curves.png here")
     train.add_argument("--onnx", metavar="FILE.onnx",
                        help="export the trained net to ONNX (images → logits, any batch size)")
+
+
+def _explain(commands) -> None:
     ex = commands.add_parser(
         "explain", help="derive conv backprop for a configuration (symbolic, verified, drawn)",
         description="Build O = X ⋆ F from the definition with SymPy, differentiate it, show "
@@ -107,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--max-equations", type=_positive_int, default=300,
                     help="refuse configurations with more equations than this (default 300)")
     ex.add_argument("--seed", type=_seed, default=0, help="random numbers of the numeric check")
+
+
+def _bench(commands) -> None:
     bench = commands.add_parser(
         "bench", help="time convolutions (forward, forward+backward) against the GEMM peak "
                       "and, optionally, PyTorch",
@@ -122,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="write the rows and machine facts")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (or GFLOP/s)")
     bench.add_argument("--markdown", metavar="FILE", help="a results page (benchmarks/RESULTS.md)")
+
+
+def _check(commands) -> None:
     chk = commands.add_parser(
         "check", help="verify your own conv forward/backward; find the smallest failing case",
         description="Search the configurations your function claims (hypothesis, shrinking) for "
@@ -159,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--rtol", type=_learning_rate, default=1e-6)
     chk.add_argument("--seed", type=_seed, default=0)
     chk.add_argument("--out", metavar="DIR", help="write check_failure.png (expected/got/diff)")
+
+
+def _gradcheck(commands) -> None:
     check = commands.add_parser(
         "gradcheck", help="check every differentiable op against finite differences",
         description="Compare the analytic first and second derivatives of every differentiable "
@@ -167,78 +168,3 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ops", nargs="+", metavar="NAME",
                        help="only these ops: op names (conv2d, relu, …) or rows of the table")
     check.add_argument("--seed", type=_seed, default=0)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns its exit code (0 done, 1 a check failed, 2 a user error)."""
-    from .data import DataError  # noqa: PLC0415
-
-    parser = build_parser()
-    command = None
-    try:
-        try:
-            args, extra = parser.parse_known_args(argv)
-        except SystemExit as e:                    # --help, --version
-            return e.code if isinstance(e.code, int) else 0
-        command = args.command
-        if extra:
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)}", command)
-        if command is None:
-            raise UsageError(f"choose a command: {', '.join(COMMANDS)} (see convgrad --help)")
-        from . import commands  # noqa: PLC0415
-        return getattr(commands, f"run_{command}")(args)
-    except (UsageError, DataError) as e:
-        where = getattr(e, "command", None) or command
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"convgrad {where}: {message}" if where else f"convgrad: {message}",
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"convgrad {command or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
-        return 130
-
-
-def require(module: str, extra: str, package: str | None = None, why: str = ""):
-    """Import an optional dependency, or refuse with the extra that installs it."""
-    try:
-        __import__(module)
-    except ImportError:
-        raise UsageError(f"{why}needs {package or module}: pip install "
-                         f"\"convgrad[{extra}]\"") from None
-    return sys.modules[module]
-
-
-def output_file(option: str, path: str | None) -> None:
-    """A file the command will write: its folder exists and is writable, it is not a folder."""
-    if path is None:
-        return
-    if not path or os.path.isdir(path):
-        raise UsageError(f"{option} {path!r}: is a folder, not a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{option} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path,
-                                                                                  os.W_OK)):
-        raise UsageError(f"{option} {path}: not writable")
-
-
-def output_dir(option: str, path: str | None) -> None:
-    """A folder the command will write into (created if missing): nothing in the way."""
-    if path is None:
-        return
-    if not path:
-        raise UsageError(f"{option}: empty folder name")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"{option} {path}: exists and is not a folder")
-    existing = os.path.abspath(path)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK):
-        raise UsageError(f"{option} {path}: {existing} is not writable")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

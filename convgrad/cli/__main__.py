@@ -1,0 +1,7 @@
+"""``python -m convgrad.cli`` = the ``convgrad`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
