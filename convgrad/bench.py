@@ -189,6 +189,44 @@ def run(names=None, dtypes=("float32", "float64"), compare_torch: bool = False,
     return result
 
 
+def config_shapes(cfg: dict) -> tuple[tuple[int, ...], tuple[int, ...], dict]:
+    """x's and w's shapes and the conv options of a benchmark configuration."""
+    x_shape = (cfg["N"], cfg["Cin"], *cfg["size"])
+    w_shape = (cfg["Cout"], cfg["Cin"] // cfg["groups"], *[cfg["k"]] * cfg["dims"])
+    opts = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                groups=cfg["groups"])
+    return x_shape, w_shape, opts
+
+
+def explain_plans(configs=None, dtypes=("float32", "float64"), prepare: bool = True) -> str:
+    """``convgrad bench --explain``: per configuration (dicts as ``load_configs`` gives them,
+    or their names; default all) and dtype, ``ops.plan``'s text — the algorithm of the
+    forward, the input gradient and the weight gradient, and why every other one was not
+    taken. Nothing is timed. ``prepare``: build the compiled Winograd code first, as
+    ``run`` does, so these are the plans the benchmark times (without it a float32 3×3
+    layer may say it waits for its code)."""
+    from .ops import plan  # noqa: PLC0415
+
+    every = load_configs()
+    if configs is None:
+        configs = every
+    by_name = {c["name"]: c for c in every}
+    unknown = [c for c in configs if isinstance(c, str) and c not in by_name]
+    if unknown:
+        raise ValueError(f"explain_plans: unknown configuration {unknown[0]!r}; choose from "
+                         f"{', '.join(by_name)}")
+    configs = [by_name[c] if isinstance(c, str) else c for c in configs]
+    if prepare and "float32" in dtypes:
+        warmup.prepare()
+    blocks = []
+    for dtype in dtypes:
+        for cfg in configs:
+            x_shape, w_shape, opts = config_shapes(cfg)
+            blocks.append(f"== {cfg['name']} ({dtype}) ==\n"
+                          f"{plan(x_shape, w_shape, dtype=dtype, **opts)}")
+    return "\n\n".join(blocks)
+
+
 def machine_facts(compare_torch: bool) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -197,12 +235,13 @@ def machine_facts(compare_torch: bool) -> dict:
                         if line.startswith("model name")), cpu)
     except OSError:
         pass
-    from .ops import blas, correlate, jit  # noqa: PLC0415
+    from .engine.algorithms import fft  # noqa: PLC0415
+    from .ops import blas, jit  # noqa: PLC0415
 
     facts = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
              "python": platform.python_version(), "numpy": np.__version__,
              "blas": _blas_info(),
-             "fft": "scipy.fft" if correlate.FFT_OPTIONS else "numpy.fft",
+             "fft": "scipy.fft" if fft.FFT_OPTIONS else "numpy.fft",
              "compiled_kernels": jit.available(),
              "gemm_from_compiled_code": blas.gemm("float32") is not None}
     if compare_torch:

@@ -191,3 +191,16 @@ def test_train_refuses_corrupt_files_before_reading_them_whole(tmp_path, capsys,
     assert "IDX header ends early" in fails(capsys, ["train", "--data", str(folder)], "train")
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not gzip")
     assert "cannot read" in fails(capsys, ["train", "--data", str(folder)], "train")
+
+
+def test_bench_explain_prints_the_plans_without_timing(capsys, monkeypatch):
+    """``convgrad bench --explain``: each configuration's forward, input- and weight-gradient
+    algorithm and why the others were not taken; nothing is timed."""
+    from convgrad.cli import main
+
+    monkeypatch.setattr(bench, "run", lambda *a, **k: pytest.fail("bench --explain timed"))
+    assert main(["bench", "--explain", "--configs", "conv1d", "--dtype", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== conv1d (float64) ==")
+    for part in ("forward: ", "input gradient: ", "weight gradient: ", "not fft"):
+        assert part in out

@@ -19,6 +19,7 @@ from helpers import (
 from hypothesis import given, settings
 
 from convgrad import ops
+from convgrad.engine.tuning import tuned
 from convgrad.ops import reference as ref
 from convgrad.ops.correlate import METHODS, choose_method, correlate
 
@@ -232,7 +233,9 @@ def test_every_method_matches_reference(method, case):
         check_against_reference(case)
 
 
-@pytest.mark.parametrize("x_shape, w_shape, want", [
+# The method rule's boundaries (x_shape, w_shape, want),
+# also asserted of the plans (tests/engine/test_plan.py).
+METHOD_BOUNDARIES = [
     ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "rows"),        # large images, C_in ≥ 16
     ((8, 1, 16, 42, 42), (1, 64, 16, 3, 3), "rows"),        # 40² = 1600 outputs
     ((8, 1, 16, 41, 42), (1, 64, 16, 3, 3), "im2col"),      # 39·40 < 1600 outputs
@@ -251,7 +254,10 @@ def test_every_method_matches_reference(method, case):
     ((1, 128, 8, 58, 58), (128, 4, 8, 56, 56), "window"),   # B·C_out = 4
     ((1, 128, 8, 58, 58), (128, 5, 8, 56, 56), "im2col"),   # B·C_out = 5
     ((4, 1, 16, 74, 74), (1, 16, 16, 11, 11), "fft"),       # large kernel
-])
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, want", METHOD_BOUNDARIES)
 def test_method_choice_boundaries(x_shape, w_shape, want):
     """The rule of the NumPy-only install (the compiled one is tested below)."""
     from convgrad.ops import jit
@@ -263,7 +269,9 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
             assert choose_method(x_shape, w_shape, (2,) + ones[1:], ones) == "im2col"
 
 
-@pytest.mark.parametrize("x_shape, w_shape, compiled, numpy_only", [
+# The method rule's boundaries (x_shape, w_shape, compiled, numpy_only),
+# also asserted of the plans (tests/engine/test_plan.py).
+COMPILED_BOUNDARIES = [
     ((64, 1, 32, 30, 30), (1, 32, 32, 3, 3), "rows", "im2col"),       # C_out = C_in
     ((64, 1, 32, 30, 30), (1, 33, 32, 3, 3), "rows", "im2col"),       # C_out > C_in
     ((64, 1, 64, 16, 16), (1, 32, 64, 3, 3), "stacked", "im2col"),    # mnist_2's ∂x: C_out < C_in
@@ -279,7 +287,10 @@ def test_method_choice_boundaries(x_shape, w_shape, want):
     ((2, 1, 32, 18, 34, 34), (1, 16, 32, 3, 3, 3), "rows", "rows"),     # conv3d's ∂x
     ((2, 1, 16, 18, 34, 34), (1, 32, 16, 3, 3, 3), "rows", "rows"),     # conv3d's forward
     ((16, 1, 64, 1028), (1, 64, 64, 5), "stacked", "im2col"),           # conv1d
-])
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, compiled, numpy_only", COMPILED_BOUNDARIES)
 def test_compiled_stacked_choice_boundaries(x_shape, w_shape, compiled, numpy_only):
     from convgrad.ops import jit
 
@@ -303,7 +314,9 @@ def test_rows_stacks_kernel_axes_until_the_matmul_is_tall(co, kernel, stride, wa
     assert _row_split(co, kernel, stride) == want
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, dilation, want", [
+# The method rule's boundaries (x_shape, w_shape, stride, dilation, want),
+# also asserted of the plans (tests/engine/test_plan.py).
+OUTROWS_BOUNDARIES = [
     # weight gradients: x (C_in, g, N, *S), ∂L/∂y (g, C_out, N, *M) as the kernel
     ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), (1, 1), "outrows"),   # resnet_3x3's ∂w
     ((22, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), (1, 1), "outrows"),   # 22·3 = 66 rows
@@ -315,7 +328,10 @@ def test_rows_stacks_kernel_axes_until_the_matmul_is_tall(co, kernel, stride, wa
     ((256, 1, 64, 14, 14), (1, 256, 64, 14, 14), (1, 1), (1, 1), "window"),  # pointwise ∂w,
     ((256, 1, 65, 14, 14), (1, 256, 65, 14, 14), (1, 1), (1, 1), "im2col"),  # ≤ 64 matmuls
     ((256, 1, 8, 15, 14), (1, 256, 8, 14, 14), (1, 1), (1, 1), "outrows"),   # two outputs
-])
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, dilation, want", OUTROWS_BOUNDARIES)
 def test_outrows_choice_boundaries(x_shape, w_shape, stride, dilation, want):
     assert choose_method(x_shape, w_shape, stride, dilation) == want
     assert choose_method(x_shape, w_shape, stride, dilation, "float64") == want
@@ -432,15 +448,10 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
 
     import_optional("numba")
     assert jit.available()
-    from convgrad.ops import correlate as core
-
-    old, core._JIT_ELEMENTS = core._JIT_ELEMENTS, 0        # small cases too
-    try:
+    with tuned(jit_elements=0):                              # small cases too
         for on in (True, False):
             with jit.jit_enabled(on):
                 check_against_torch(case)
-    finally:
-        core._JIT_ELEMENTS = old
 
 
 @pytest.mark.parametrize("case", [
@@ -466,28 +477,24 @@ def test_compiled_depthwise_matches_numpy_and_torch(case):
 @pytest.mark.parametrize("method, stack_rows", [("stacked", None), ("rows", 1),
                                                 ("rows", 10**6)],
                          ids=["stacked", "rows-split-1", "rows-split-most"])
-def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, method, stack_rows,
-                                                     monkeypatch):
+def test_compiled_stacked_adds_match_numpy_and_torch(case, tile_bytes, method, stack_rows):
     """The numba col2im of the stacked method (1-d to 3-d) and of rows (one or, in 3-d, two
     leading kernel axes stacked, the rest as columns), with bias, groups, dilation, strides on
     the column axes and per-side padding, forced for forward and both gradients, agrees with
     the NumPy adds — also when a tiny cache budget makes it go one image and a few taps at a
     time."""
-    from convgrad.ops import correlate as core
     from convgrad.ops import jit
 
     import_optional("numba")
+    changes = dict(jit_elements=0)
     if tile_bytes:
-        monkeypatch.setattr(core, "_TILE_BYTES", tile_bytes)
+        changes["tile_bytes"] = tile_bytes
     if stack_rows:
-        monkeypatch.setattr(core, "_STACK_ROWS", stack_rows)
-    old, core._JIT_ELEMENTS = core._JIT_ELEMENTS, 0
-    try:
+        changes["stack_rows"] = stack_rows
+    with tuned(**changes):
         for on in (True, False):
             with jit.jit_enabled(on), ops.forced_method(method):
                 check_against_torch(case)
-    finally:
-        core._JIT_ELEMENTS = old
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -516,16 +523,14 @@ def test_strided_input_gradient_phases_share_one_matmul(dtype, monkeypatch):
     Case(size=(9,), kernel=(1,), cin=5, cout=7, batch=4, stride=2),
     Case(size=(4, 4, 3), kernel=(4, 4, 3), cin=3, cout=5, batch=2),      # kernel = the input
 ], ids=str)
-def test_single_window_weight_gradient_sums_matmuls(case, monkeypatch):
+def test_single_window_weight_gradient_sums_matmuls(case):
     """The weight gradient of a layer whose kernel covers its input (pointwise ∂w) is one
     window: a sum over images of matmuls read in place — chosen, and equal to torch."""
-    from convgrad.ops import correlate as core
+    from convgrad.engine import plan
 
-    chosen = []
-    original = core.choose_method
-    monkeypatch.setattr(core, "choose_method", lambda *a: chosen.append(original(*a)) or chosen[-1])
-    check_against_torch(case)
-    assert "window" in chosen
+    with plan.trace() as ran:
+        check_against_torch(case)
+    assert "window" in [p.chosen for p in ran]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -549,12 +554,11 @@ def test_compiled_tap_major_copy_matches_numpy(dtype):
 ], ids=str)
 def test_one_channel_per_group_weight_gradient_path(case, monkeypatch):
     """The batched-over-channels weight gradient (∂L/∂y read in place) is taken and agrees."""
-    from convgrad.ops import correlate as core
+    from convgrad.engine.algorithms import im2col
 
     used = []
-    original = core._im2col_batched_channels
-    monkeypatch.setattr(core, "_im2col_batched_channels",
-                        lambda *a: used.append(1) or original(*a))
+    original = im2col.batched_channels
+    monkeypatch.setattr(im2col, "batched_channels", lambda *a: used.append(1) or original(*a))
     check_against_torch(case)
     assert used
 
@@ -562,13 +566,13 @@ def test_one_channel_per_group_weight_gradient_path(case, monkeypatch):
 @pytest.mark.parametrize("backend", ["scipy", "numpy"])
 def test_fft_path_with_either_fft_library(backend, monkeypatch):
     """scipy.fft (the `fast` extra) and numpy.fft (core only) give the same FFT path results."""
-    from convgrad.ops import correlate as core
+    from convgrad.engine.algorithms import fft
 
     if backend == "scipy":
         import_optional("scipy")
-        assert core.FFT_OPTIONS
+        assert fft.FFT_OPTIONS
     else:
-        monkeypatch.setattr(core, "FFT_OPTIONS", {})
+        monkeypatch.setattr(fft, "FFT_OPTIONS", {})
     for case in (Case(size=(12, 11), kernel=(5, 4), cin=2, cout=3, batch=2, padding=2,
                       dilation=(1, 2)),
                  Case(size=(16,), kernel=(7,), cin=4, cout=4, groups=2, padding=3,
@@ -657,9 +661,9 @@ def test_winograd_matches_torch(case, dtype, route, monkeypatch):
     if route != "python":
         assert blas.gemm(dtype) is not None, "no gemm symbol in NumPy's BLAS"
     monkeypatch.setattr(parallel, "THREADS", 2 if route == "threads" else 1)
-    monkeypatch.setattr(parallel, "CONCURRENT_MACS", 0)      # threads for these small layers
     ran = record_winograd_kernels(monkeypatch)
-    with ops.settings(method="winograd", blas_calls=route != "python"):
+    with ops.settings(method="winograd", blas_calls=route != "python"), tuned(
+            concurrent_macs=0):                            # threads for these small layers
         check_against_torch(replace(case, dtype=dtype))
     names = {name for name, _ in ran}
     if route == "python":
@@ -671,11 +675,9 @@ def test_winograd_matches_torch(case, dtype, route, monkeypatch):
         assert len(threads) == (2 if route == "threads" and case.batch > 1 else 1)
 
 
-def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
+def test_winograd_blocks_and_workspace_give_the_same_numbers():
     """One tile row per block and a tiny workspace cap: the same float64 numbers, forward
     and weight gradient (to round-off of the output's scale: ∂w adds its blocks)."""
-    from convgrad.ops import correlate as core
-
     import_optional("numba")
     case = Case(size=(14, 13), kernel=(3, 3), cin=4, cout=6, batch=3, padding=1, dilation=(1, 2))
     x, w, b = case.arrays()
@@ -687,10 +689,10 @@ def test_winograd_blocks_and_workspace_give_the_same_numbers(monkeypatch):
 
     with ops.forced_method("winograd"):
         whole = both()
-        monkeypatch.setattr(core, "_TILE_BYTES", 1)
         old = ops.set_workspace_limit(1)
         try:
-            blocks = both()
+            with tuned(tile_bytes=1):
+                blocks = both()
         finally:
             ops.set_workspace_limit(old)
     for got, expected in zip(blocks, whole):       # ∂w: sums in another order (round-off)
@@ -713,7 +715,9 @@ def test_winograd_float32_error_stays_small(size, kernel):
     assert 1e-8 < err < 3e-5
 
 
-@pytest.mark.parametrize("x_shape, w_shape, dtype, dilation, want", [
+# The method rule's boundaries (x_shape, w_shape, dtype, dilation, want),
+# also asserted of the plans (tests/engine/test_plan.py).
+WINOGRAD_BOUNDARIES = [
     # "direct": any method but Winograd
     ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "float32", (1, 1), "winograd"),  # resnet_3x3
     ((8, 1, 64, 58, 58), (1, 64, 64, 3, 3), "float64", (1, 1), "rows"),      # the reference
@@ -735,7 +739,10 @@ def test_winograd_float32_error_stays_small(size, kernel):
     ((16, 1, 64, 1032), (1, 64, 64, 5), "float32", (2,), "winograd"),         # 2 × 512
     ((16, 1, 64, 1028), (1, 64, 64, 3), "float32", (1,), "stacked"),          # 1-d 3-tap
     ((8, 1, 64, 58, 58), (1, 64, 64, 1, 3), "float32", (1, 1), "stacked"),   # 1×3: unmeasured
-])
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, dtype, dilation, want", WINOGRAD_BOUNDARIES)
 def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     """The forward form (3×3 kernel); the weight form's cases are below."""
     from convgrad.ops import jit
@@ -753,7 +760,9 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
             np.testing.assert_allclose(ops.conv(x, np.ones((1, 1, 3, 3), dtype)), 9.0)
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, want", [
+# The method rule's boundaries (x_shape, w_shape, stride, want),
+# also asserted of the plans (tests/engine/test_plan.py).
+WINOGRAD_WEIGHT_BOUNDARIES = [
     # a weight gradient: x (C_in, G, N, *S), ∂L/∂y (G, C_out, N, *M) as the kernel, the
     # layer's dilation as the window step; its output is the 3×3 kernel
     ((64, 1, 8, 58, 58), (1, 64, 8, 56, 56), (1, 1), "winograd"),     # resnet_3x3's ∂w
@@ -768,7 +777,10 @@ def test_winograd_choice_boundaries(x_shape, w_shape, dtype, dilation, want):
     ((8, 1, 16, 260), (1, 8, 16, 256), (1,), "winograd"),              # 256 columns, 8
     ((8, 1, 16, 259), (1, 8, 16, 255), (1,), "direct"),                # 255 columns
     ((7, 1, 16, 1028), (1, 64, 16, 1024), (1,), "direct"),             # C_in < 8
-])
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, want", WINOGRAD_WEIGHT_BOUNDARIES)
 def test_winograd_weight_choice_boundaries(x_shape, w_shape, stride, want):
     import_optional("numba")
     ones, twos = (1,) * len(stride), (2,) * len(stride)

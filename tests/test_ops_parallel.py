@@ -7,14 +7,17 @@ import pytest
 from helpers import import_optional
 
 from convgrad import ops
+from convgrad.engine.tuning import current as tuned_now
+from convgrad.engine.tuning import tuned
 from convgrad.ops import parallel
 
 
 @pytest.fixture
 def always_split(monkeypatch):
     """Split every stack, however small, over at least two threads."""
-    monkeypatch.setattr(parallel, "_MIN_WORK", 0)
     monkeypatch.setattr(parallel, "THREADS", max(2, parallel.THREADS))
+    with tuned(min_work=0):
+        yield
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [
@@ -133,18 +136,19 @@ def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
 
 def test_workers_keep_the_forced_method_and_a_share_of_the_cap(monkeypatch):
     import_optional("threadpoolctl")
-    from convgrad.ops import correlate as core
+    from convgrad.engine import runtime
+    from convgrad.engine.algorithms import im2col
 
     x, w, _ = concurrent_case()
     monkeypatch.setattr(parallel, "THREADS", 2)
     seen = []
-    original = core._im2col
+    original = im2col.im2col
 
     def spy(*args):
-        seen.append((threading.current_thread().name, core._budget()))
+        seen.append((threading.current_thread().name, runtime.workspace_share()))
         return original(*args)
 
-    monkeypatch.setattr(core, "_im2col", spy)
+    monkeypatch.setattr(im2col, "im2col", spy)
     with ops.forced_method("im2col"):
         ops.conv(x, w, padding=1)
     assert len(seen) == 2 and any(name.startswith("convgrad") for name, _ in seen)
@@ -185,7 +189,7 @@ def test_a_small_winograd_layer_stays_on_one_thread(monkeypatch):
     from convgrad.ops import winograd
 
     monkeypatch.setattr(parallel, "THREADS", 2)
-    macs = parallel.CONCURRENT_MACS
+    macs = tuned_now().concurrent_macs
     assert winograd.threads(8, "float32", macs) == 2
     assert winograd.threads(8, "float32", macs - 1) == 1
     assert winograd.threads(1, "float32", macs) == 1

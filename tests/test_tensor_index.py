@@ -324,3 +324,12 @@ def test_getitem_and_setitem_hypothesis(case):
     if not repeats:                     # a repeated position's winner is unspecified in torch
         check_op(lambda x, v: _assign(x * 1, index, v), lambda x, v: _assign(x * 1, ti, v),
                  shape, out_shape, dtypes=("float64",))
+
+
+def test_an_empty_slice_skips_the_bounds_check_of_a_tensor_index_as_torch():
+    """``x[..., 0:0, [1]]`` on (1, 2, 1) is empty in torch (no element is read); convgrad too,
+    and its gradient is zeros; with a non-empty slice the bad index is still an IndexError."""
+    check_op(lambda x: x[..., 0:0, np.array([1])], lambda x: x[..., 0:0, torch.tensor([1])],
+             (1, 2, 1), dtypes=("float64",))
+    with pytest.raises(IndexError, match="out of bounds"):
+        cg.randn(1, 2, 1)[..., 0:1, np.array([1])]

@@ -15,6 +15,9 @@ def run_bench(args) -> int:
     if unknown:
         raise UsageError(f"unknown configuration {unknown[0]!r}; choose from "
                          f"{', '.join(known)}")
+    if args.explain:
+        print(bench.explain_plans(args.configs, tuple(args.dtype)), end="")
+        return 0
     if args.compare == "torch":
         require("torch", "bench", "PyTorch", "--compare torch ")
     if args.plot:

@@ -117,6 +117,10 @@ def _bench(commands) -> None:
     bench.add_argument("--json", metavar="FILE", help="write the rows and machine facts")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (or GFLOP/s)")
     bench.add_argument("--markdown", metavar="FILE", help="a results page (benchmarks/RESULTS.md)")
+    bench.add_argument("--explain", action="store_true",
+                       help="print each configuration's plans (the algorithm of the forward, "
+                            "input and weight gradient, and why the others were not taken) "
+                            "instead of timing")
 
 
 def _check(commands) -> None:

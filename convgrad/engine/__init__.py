@@ -1,6 +1,17 @@
 """The convolution engine behind ``convgrad.ops``: how the fast algorithms are chosen and
-configured. ``settings`` holds every switch of the engine in one context-local value."""
+configured.
+
+``settings``   every switch of the engine, one context-local value (``settings.py``)
+``tuning``     every threshold and cost constant, with where it was measured (``tuning.py``)
+``problem``    one correlation as a frozen value of shapes (``problem.py``)
+``registry``   the ``Algorithm`` protocol; ``algorithms/`` one module per algorithm
+``rule``       the measured method rule; ``plan`` the plan of a problem and why
+``runtime``    the workspace buffers and the padded copy the algorithms share
+
+(``plan``, ``registry`` and ``algorithms`` import ``convgrad.ops``; import them as modules.)
+"""
 
 from .settings import Settings, current, settings
+from .tuning import Tuning, tuned
 
-__all__ = ["Settings", "current", "settings"]
+__all__ = ["Settings", "current", "settings", "Tuning", "tuned"]

@@ -4,8 +4,9 @@ environment once.
 =================  =======================  ==================================================
 field              environment (default)    meaning
 =================  =======================  ==================================================
-``method``         —  (None)                force one algorithm (``ops.correlate.METHODS``) for
-                                            every correlation; None: the method rule chooses
+``method``         —  (None)                force one algorithm (``engine.algorithms.names()``)
+                                            for every correlation where it applies (else
+                                            im2col); None: the method rule chooses
 ``winograd``       ``CONVGRAD_WINOGRAD``    the rule may choose Winograd for float32 layers
                    (1)                      that pay; 0: float32 results come from direct sums
 ``jit``            ``CONVGRAD_JIT`` (1)     use the compiled (numba) kernels when installed
@@ -79,10 +80,10 @@ def _check(name: str, value) -> None:
     if name not in _FIELDS:
         raise TypeError(f"settings: unknown setting {name!r}; choose from {', '.join(_FIELDS)}")
     if name == "method":
-        from ..ops.correlate import METHODS  # noqa: PLC0415  (ops imports this module)
+        from .algorithms import names  # noqa: PLC0415  (the algorithms import the ops)
 
-        if value is not None and value not in METHODS:
-            raise ValueError(f"settings: unknown method {value!r}; choose from {METHODS}")
+        if value is not None and value not in names():
+            raise ValueError(f"settings: unknown method {value!r}; choose from {names()}")
     elif name == "sharing":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"settings: sharing must be a positive int, got {value!r}")

@@ -27,12 +27,35 @@ from .reduction import unbroadcast
 __all__ = ["index_put", "masked_select", "take", "nonzero", "argwhere"]
 
 
+def _if_empty(shape, idx):
+    """torch checks no index bounds when a slice of the index selects nothing (the result is
+    empty): the index with its integer arrays zeroed (same result shape), or None."""
+    if type(idx) is not tuple:
+        return None
+    consumed = sum(1 for i in idx if i is not None and i is not Ellipsis)
+    dim, empty = 0, False
+    for item in idx:
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+        elif item is not None:
+            if isinstance(item, slice) and dim < len(shape):
+                empty = empty or len(range(*item.indices(shape[dim]))) == 0
+            dim += 1
+    if not empty:
+        return None
+    return tuple(np.zeros_like(i) if isinstance(i, np.ndarray) and i.dtype.kind in "iu" else i
+                 for i in idx)
+
+
 def _index(a: Tensor, idx: tuple, basic: bool, accumulate: bool) -> Tensor:
     """``a[idx]`` for a normalized index; differentiable, a view when basic."""
     try:
         out = _get(a.array, idx)
     except IndexError as e:
-        raise _numpy_error(e, "index", a.shape) from None
+        idx = _if_empty(a.array.shape, idx)
+        if idx is None:
+            raise _numpy_error(e, "index", a.shape) from None
+        out = _get(a.array, idx)
     shape = a.array.shape
     if basic:
         op = _basic_name(idx)

@@ -49,6 +49,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..engine.problem import Problem
 from .correlate import correlate, threads_itself
 from .geometry import (
     ConvGeometry,
@@ -113,9 +114,7 @@ def conv_with(geo: ConvGeometry, x: np.ndarray, w: np.ndarray,
     g = geo.groups
     wg = w.reshape(g, -1, *w.shape[1:])
     bg = None if b is None else b.reshape(g, -1)
-    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(
-        (geo.batch, g, geo.in_channels // g, *geo.in_size), wg.shape, geo.stride, geo.dilation,
-        geo.padding, x.dtype))
+    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(forward_problem(geo, x.dtype)))
     if len(parts) == 1:
         xg = x.reshape(-1, g, geo.in_channels // g, *geo.in_size)
         yg = correlate(xg, wg, geo.stride, geo.dilation, geo.padding, bg)
@@ -248,11 +247,7 @@ def prepare_transpose(op: str, x, w, b, stride, padding, output_padding, groups,
 
 def _weight_grad(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """dw summed over batch parts (the batch is the contracted axis)."""
-    g = geo.groups
-    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(
-        (geo.in_channels // g, g, geo.batch, *geo.in_size),
-        (g, geo.out_channels // g, geo.batch, *geo.out_size), geo.dilation, geo.stride,
-        _weight_pads(geo), x.dtype))
+    parts = _batch_parts(geo, x.dtype, lambda: threads_itself(weight_problem(geo, x.dtype)))
     sums = _map_parts(lambda part: _weight_grad_chunk(x[part], dy[part], replace(
         geo, batch=part.stop - part.start)), parts)
     dw = sums[0]
@@ -272,6 +267,27 @@ def _weight_grad_chunk(x: np.ndarray, dy: np.ndarray, geo: ConvGeometry) -> np.n
     dyg = dy.reshape(geo.batch, g, -1, *geo.out_size).transpose(1, 2, 0, *spatial)
     dw = correlate(xg, dyg, geo.dilation, geo.stride, pads)   # (C_in/g, g, C_out/g, *K)
     return dw.transpose(1, 2, 0, *spatial).reshape(geo.weight_shape)
+
+
+def forward_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:
+    """The correlation of ``conv`` (of ``batch`` images, default all): x as (N, g, C_in/g,
+    *S), w as (g, C_out/g, C_in/g, *K), the layer's stride, dilation and padding."""
+    g = geo.groups
+    n = geo.batch if batch is None else batch
+    return Problem.of((n, g, geo.in_channels // g, *geo.in_size),
+                      (g, geo.out_channels // g, geo.in_channels // g, *geo.kernel),
+                      geo.stride, geo.dilation, geo.padding, dtype)
+
+
+def weight_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:
+    """The correlation of the weight rule: x as (C_in/g, g, N, *S) — C_in/g the batch, N
+    contracted — with ∂L/∂y as the kernel (g, C_out/g, N, *M), stride and dilation swapped,
+    padded by ``_weight_pads``."""
+    g = geo.groups
+    n = geo.batch if batch is None else batch
+    return Problem.of((geo.in_channels // g, g, n, *geo.in_size),
+                      (g, geo.out_channels // g, n, *geo.out_size), geo.dilation, geo.stride,
+                      _weight_pads(geo), dtype)
 
 
 def _weight_pads(geo: ConvGeometry) -> tuple[tuple[int, int], ...]:

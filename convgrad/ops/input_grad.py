@@ -20,6 +20,7 @@ from itertools import product
 
 import numpy as np
 
+from ..engine.problem import Problem
 from .correlate import correlate, correlate_phases, finite, threads_itself
 from .geometry import ConvGeometry, effective_kernel
 from .parts import _batch_parts, _map_parts
@@ -31,11 +32,7 @@ def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     def full_correlation_threads_itself() -> bool:        # stride 1: one correlation
         if any(s != 1 for s in geo.stride):
             return False
-        _, dilation, pads, _ = zip(*(axis[0] for axis in _phases(geo)))
-        g, ci, co = geo.groups, geo.in_channels, geo.out_channels
-        return threads_itself((geo.batch, g, co // g, *geo.out_size),
-                              (g, ci // g, co // g, *geo.kernel), geo.stride, dilation, pads,
-                              dy.dtype)
+        return threads_itself(full_problem(geo, dy.dtype))
 
     chunk = _input_grad_chunk if finite(w) else _scatter     # a NaN/inf tap stays local
     parts = _batch_parts(geo, dy.dtype, full_correlation_threads_itself)
@@ -76,6 +73,25 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
             dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
                                                        (1,) * ndim, dil, pads)
     return dx.reshape(geo.input_shape)
+
+
+def full_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:
+    """Stride 1: the input rule's one correlation — ∂L/∂y (N, g, C_out/g, *M) with rot180(w)
+    as (g, C_in/g, C_out/g, *K), padded by ke − 1 − lo, ke − 1 − hi."""
+    _, dilation, pads, _ = zip(*(axis[0] for axis in _phases(geo)))
+    return phase_problems(geo, dtype, batch, [(slice(None),) * geo.ndim, dilation, pads])[0]
+
+
+def phase_problems(geo: ConvGeometry, dtype, batch: int | None = None,
+                   *only) -> list[Problem]:
+    """The correlation of each stride phase (``_input_grad_phases``): ∂L/∂y with the phase's
+    taps of rot180(w), stride 1, the phase's dilation and padding."""
+    g, n = geo.groups, geo.batch if batch is None else batch
+    parts = only or [tuple(zip(*combo)) for combo in product(*_phases(geo))]
+    return [Problem.of((n, g, geo.out_channels // g, *geo.out_size),
+                       (g, geo.in_channels // g, geo.out_channels // g,
+                        *(len(range(k)[tap]) for k, tap in zip(geo.kernel, taps))),
+                       (1,) * geo.ndim, dil, pads, dtype) for taps, dil, pads, *_ in parts]
 
 
 def _phases(geo: ConvGeometry) -> list[list[tuple]]:

@@ -35,9 +35,11 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-BLAS_THREADS_FROM = 4 * 65536       # OpenBLAS's own threading threshold on M·N·K
-CONCURRENT_MACS = 2**24             # a convolution below this many multiply-adds: one thread
-_MIN_WORK = 2**21                   # multiply-adds below which a thread costs more than it saves
+from ..engine import tuning
+
+# The thresholds (OpenBLAS's own threading threshold on M·N·K, the multiply-adds below which a
+# thread costs more than it saves, a convolution's below which its batch stays on one thread)
+# are ``engine.tuning``'s: blas_threads_from, min_work, concurrent_macs.
 
 
 def _cores() -> int:
@@ -105,9 +107,9 @@ def splits(m: int, k: int, n: int, batch: Sequence[int]) -> bool:
     threads: several cores, several products, each below OpenBLAS's own threading threshold,
     together worth a thread — and not inside a batch part (``map_parts``), whose threads
     are the cores already."""
-    work = m * n * k
-    return not (THREADS == 1 or not batch or batch[0] < 2 or work >= BLAS_THREADS_FROM
-                or work * math.prod(batch) < _MIN_WORK or in_part())
+    work, t = m * n * k, tuning.current()
+    return not (THREADS == 1 or not batch or batch[0] < 2 or work >= t.blas_threads_from
+                or work * math.prod(batch) < t.min_work or in_part())
 
 
 def in_part() -> bool:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..engine import tuning
 from ..engine.settings import settings
 from . import parallel
 from .correlate import get_workspace_limit
@@ -43,7 +44,7 @@ def _concurrent(geo: ConvGeometry) -> bool:
     threaded by scipy)."""
     macs = (geo.batch * geo.out_channels * geo.in_channels // geo.groups
             * math.prod(geo.kernel) * math.prod(geo.out_size))
-    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= parallel.CONCURRENT_MACS
+    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= tuning.current().concurrent_macs
             and geo.in_channels // geo.groups > 1 and math.prod(geo.kernel) > 1
             and max(geo.kernel) <= 5
             and parallel.blas_controller() is not None)

@@ -3,7 +3,7 @@
 Compiling the generated Winograd functions (``winograd._build``) takes about a minute per
 (kernel, dtype) on one core — ~70 s for 3×3 float32 — and numba keeps the result on disk for
 later processes. So that a first call does not stall on the compiler, the method rule
-(``correlate.choose_method``) takes Winograd only once its code is *ready*: until then it
+(``engine.rule.choose_method``) takes Winograd only once its code is *ready*: until then it
 picks a direct method, and the first such request starts one build of that (kernel, dtype)
 in the background:
 
@@ -50,7 +50,7 @@ import numpy as np
 from . import winograd
 
 MODES = ("background", "wait")
-# the (kernel, dtype) pairs the method rule may choose (``correlate._WINOGRAD_RULES``)
+# the (kernel, dtype) pairs the method rule may choose (``engine.tuning``'s ``winograd_rules``)
 AUTOMATIC = (((3, 3), "float32"), ((1, 5), "float32"))
 _BUILD_TIMEOUT = 1800                     # seconds for the separate process
 _mode = os.environ.get("CONVGRAD_COMPILE", "background")
@@ -116,7 +116,7 @@ def exercise(kernel: Sequence[int], dtype: str) -> None:
     routes — the compiled shares and the steps from Python — so that numba compiles (or
     loads) every signature that real calls use: the arrays they hand the compiled code are
     C-contiguous and writeable (``winograd._operand``), the integers int64."""
-    from . import correlate  # noqa: PLC0415  (correlate imports this module)
+    from ..engine.algorithms import winograd as algorithm  # noqa: PLC0415  (it imports this)
 
     two_d = kernel[0] != 1
     taps = tuple(kernel) if two_d else tuple(kernel[1:])
@@ -129,9 +129,9 @@ def exercise(kernel: Sequence[int], dtype: str) -> None:
     dy = rng.standard_normal((1, 2, 2, *outputs)).astype(dtype)
     for steps in (nullcontext, winograd.python_steps):
         with steps():
-            correlate._winograd(x, w, ones, pads, bias)
-            correlate._winograd(x, w, ones, pads)
-            correlate._winograd_weight(x.swapaxes(0, 2), dy, ones, pads)
+            algorithm.forward(x, w, ones, pads, bias)
+            algorithm.forward(x, w, ones, pads)
+            algorithm.weight(x.swapaxes(0, 2), dy, ones, pads)
 
 
 class _Build:

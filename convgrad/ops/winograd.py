@@ -44,6 +44,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..engine import tuning
 from ..engine.settings import current, settings
 from . import blas, jit, parallel
 
@@ -52,7 +53,7 @@ _POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))    # then ∞
 
 def automatic() -> bool:
     """Whether the method rule may choose Winograd (float32 layers that pay; see
-    ``correlate.choose_method``). ``CONVGRAD_WINOGRAD=0`` or ``use_winograd(False)``: never —
+    ``engine.rule.choose_method``). ``CONVGRAD_WINOGRAD=0`` or ``use_winograd(False)``: never —
     float32 results then come from direct sums, as float64's always do."""
     return current().winograd
 
@@ -133,7 +134,7 @@ def transform_input(x: np.ndarray, kernel, pads, parts, out: np.ndarray) -> None
     dilation phases of x: the plane ``x_pad[n, g, c, a₀ + d₀·i, a₁ + d₁·j]`` of x
     (N, G, C, H, W) padded by ``pads`` ((lo, hi), any sign; zero outside x). Each part —
     (phase (a₀, a₁), dilation, tiles (th, tw) per image, images, tile rows, first slot) as
-    ``correlate._winograd_blocks`` yields them, with s, the positions per image row — puts
+    ``engine.algorithms.winograd.blocks`` yields them, with s, the positions per image row — puts
     its images' tile rows side by side without gaps: the row of image n in tile row i starts
     at position ((i − i₀)·B + n − n₀)·s of a scratch row, tile t covers positions m₁·t … and
     is slot first + t (long inner loops for small images; the s − w positions after an
@@ -165,10 +166,10 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
 def threads(batch: int, dtype, macs: int) -> int:
     """How many threads a Winograd computation of ``batch`` images and ``macs`` multiply-adds
     (the direct sum's) runs on by itself (``forward``, ``weight``): one per core
-    (``parallel.THREADS``) and image where that pays (``parallel.CONCURRENT_MACS``, as for the
+    (``parallel.THREADS``) and image where that pays (``tuning.concurrent_macs``, as for the
     batch parts of the direct methods) and gemm can be called from compiled code, outside a
     batch part (whose threads are the cores already) — else 1."""
-    if (parallel.THREADS == 1 or batch < 2 or macs < parallel.CONCURRENT_MACS
+    if (parallel.THREADS == 1 or batch < 2 or macs < tuning.current().concurrent_macs
             or parallel.in_part() or blas.gemm(dtype) is None):
         return 1
     return min(parallel.THREADS, batch)
@@ -176,8 +177,9 @@ def threads(batch: int, dtype, macs: int) -> int:
 
 class Plan:
     """The blocks of a Winograd computation in shares, one per thread (``shares[t]``: a list of
-    blocks (parts, used slots), ``correlate._winograd_plan``), and the compiled shares' view of
-    them (``_share_tables``). Built once per geometry and kept: nothing may write to it."""
+    blocks (parts, used slots), ``engine.algorithms.winograd.workspaces``), and the compiled
+    shares' view of them (``_share_tables``). Built once per geometry and kept: nothing may
+    write to it."""
 
     def __init__(self, shares):
         self.shares = shares
