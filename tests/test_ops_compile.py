@@ -28,13 +28,14 @@ FIRST_CALL = textwrap.dedent("""
     from numba.core import event
     import convgrad as cg
     from convgrad import nn
-    from convgrad.ops import warmup, winograd
+    from convgrad.engine.winograd import blocks
+    from convgrad.ops import warmup
 
     data = dict(np.load(sys.argv[1]))
     ran = []
     for name in ("forward", "weight"):          # the Winograd computations that ran
-        setattr(winograd, name, (lambda f, n: lambda *a: ran.append(n) or f(*a))(
-            getattr(winograd, name), name))
+        setattr(blocks, name, (lambda f, n: lambda *a: ran.append(n) or f(*a))(
+            getattr(blocks, name), name))
 
     def passes():
         x = cg.tensor(data["x"], requires_grad=True)

@@ -626,9 +626,9 @@ def record_winograd_kernels(monkeypatch) -> list[tuple[str, str]]:
     import threading
     from types import SimpleNamespace
 
-    from convgrad.ops import winograd
+    from convgrad.engine.winograd import codegen
 
-    ran, original = [], winograd._kernels
+    ran, original = [], codegen._kernels
 
     def spy(name, f):
         return lambda *args: ran.append((name, threading.current_thread().name)) or f(*args)
@@ -636,9 +636,9 @@ def record_winograd_kernels(monkeypatch) -> list[tuple[str, str]]:
     def spying(kernel, dtype):
         compiled = original(kernel, dtype)
         return SimpleNamespace(**{name: spy(name, getattr(compiled, name))
-                                  for name in winograd._NAMES})
+                                  for name in codegen._NAMES})
 
-    monkeypatch.setattr(winograd, "_kernels", spying)
+    monkeypatch.setattr(codegen, "_kernels", spying)
     return ran
 
 
@@ -794,10 +794,10 @@ def test_winograd_weight_choice_boundaries(x_shape, w_shape, stride, want):
 def test_winograd_falls_back_where_it_does_not_apply(kernel, monkeypatch):
     """Forced on other kernels than 3×3, 1×3, 3 and 5 (1-d), it is im2col: no transform
     runs."""
-    from convgrad.ops import winograd
+    from convgrad.engine.winograd import blocks
 
     ran = []
-    monkeypatch.setattr(winograd, "transform_input", lambda *a: ran.append(1))
+    monkeypatch.setattr(blocks, "transform_input", lambda *a: ran.append(1))
     case = Case(size=(7,) * len(kernel), kernel=kernel, cin=2, cout=3, padding=1)
     with ops.forced_method("winograd"):
         check_against_reference(case)
@@ -827,19 +827,20 @@ def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkey
     """The generated module goes to CONVGRAD_CACHE_DIR (numba keeps its machine code there);
     an unwritable cache folder falls back to a temporary folder of this process (where the
     background build can put the machine code), else to compiling in memory; all compute."""
+    from convgrad.engine.winograd import codegen
     from convgrad.ops import winograd
 
     import_optional("numba")
     (tmp_path / "file").touch()
     x = np.arange(40.0).reshape(1, 1, 1, 5, 8)       # one 5×8 image, a 1×3 kernel
     private = tmp_path / "private"
-    monkeypatch.setattr(winograd, "_private_dir", lambda: private)
+    monkeypatch.setattr(codegen, "_private_dir", lambda: private)
     for folder, lands in ((tmp_path / "cache", tmp_path / "cache"),
                           (tmp_path / "file" / "x", private), (tmp_path / "file" / "x", None)):
         monkeypatch.setenv("CONVGRAD_CACHE_DIR", str(folder))
         if lands is None:
             private = tmp_path / "file" / "y"            # not writable either
-        compiled = winograd._build((1, 3), "float64")
+        compiled = codegen._build((1, 3), "float64")
         transform_input = compiled.transform_input
         assert compiled.folder == lands
         assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (lands == folder)

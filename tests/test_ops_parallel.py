@@ -112,11 +112,10 @@ def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
     results (∂w sums the parts in another order: round-off only) — also where Winograd shares
     the batch among numba's threads in one compiled call instead."""
     import_optional("threadpoolctl")
-    import importlib
+    from convgrad.engine import execute
 
-    core = importlib.import_module("convgrad.ops.conv")     # the function shadows the module
     x, w, dy = concurrent_case()
-    geo = core.conv_geometry("conv", x.shape, w.shape, 1, 1, 1, 1)
+    geo = ops.conv_geometry("conv", x.shape, w.shape, 1, 1, 1, 1)
 
     def passes():
         with ops.forced_method(method):
@@ -124,10 +123,10 @@ def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
                     ops.conv_grad_weight(x, dy, w.shape, padding=1))
 
     monkeypatch.setattr(parallel, "THREADS", 2)
-    assert core._batch_parts(geo, x.dtype).concurrent
+    assert execute.batch_parts(geo, x.dtype).concurrent
     split = passes()
     monkeypatch.setattr(parallel, "THREADS", 1)
-    assert not core._batch_parts(geo, x.dtype).concurrent
+    assert not execute.batch_parts(geo, x.dtype).concurrent
     serial = passes()
     for a, b in zip(split, serial):     # round-off of each array's scale (∂w: ~140, so a
         # value of -0.01 may differ by ~1e-12 in float64; a lost or doubled part by ~its size)

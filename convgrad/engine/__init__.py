@@ -7,6 +7,7 @@ configured.
 ``registry``   the ``Algorithm`` protocol; ``algorithms/`` one module per algorithm
 ``rule``       the measured method rule; ``plan`` the plan of a problem and why
 ``runtime``    the workspace buffers and the padded copy the algorithms share
+``execute``    a convolution call's batch parts: how many, on which cores, gathered how
 
 (``plan``, ``registry`` and ``algorithms`` import ``convgrad.ops``; import them as modules.)
 """

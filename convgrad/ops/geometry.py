@@ -20,6 +20,8 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ..engine.problem import Problem
+
 IntOrInts = Union[int, Sequence[int]]
 Padding = Union[int, str, Sequence[int], Sequence[Sequence[int]]]
 
@@ -366,3 +368,27 @@ def _is_int(value) -> bool:
 
 def _show(values) -> str:
     return str(tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in values))
+
+
+# ----------------------------------------------------------------------------- problems
+
+def forward_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:
+    """The forward's correlation (of ``batch`` images, default all)."""
+    g, n = geo.groups, geo.batch if batch is None else batch
+    return Problem.of((n, g, geo.in_channels // g, *geo.in_size),
+                      (g, geo.out_channels // g, geo.in_channels // g, *geo.kernel),
+                      geo.stride, geo.dilation, geo.padding, dtype)
+
+
+def weight_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:
+    """The weight rule's correlation (of ``batch`` images, default all)."""
+    g, n = geo.groups, geo.batch if batch is None else batch
+    return Problem.of((geo.in_channels // g, g, n, *geo.in_size),
+                      (g, geo.out_channels // g, n, *geo.out_size), geo.dilation, geo.stride,
+                      weight_pads(geo), dtype)
+
+
+def weight_pads(geo: ConvGeometry) -> tuple[tuple[int, int], ...]:
+    """x's padding in the weight rule: the layer's, less r on the high side (never read)."""
+    return tuple((lo, hi - r) for (lo, hi), r in zip(geo.padding, geo.remainder))
+

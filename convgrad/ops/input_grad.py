@@ -4,7 +4,8 @@ r"""The input gradient ∂L/∂x of ``conv`` — which is also the transposed co
 
 For finite weights it is a correlation of ∂L/∂y, s − 1 zeros inserted between its elements
 and padded by (ke − 1 − lo, ke − 1 − hi + r), with rot180(w) (in/out channels swapped),
-computed stride phase by stride phase without the zeros (``_input_grad_phases``).
+computed stride phase by stride phase without the zeros (``_input_grad_phases``); the rule
+itself, cut into batch parts, is ``conv.input_grad_rule``.
 
 That correlation multiplies the padding by every tap, and 0·NaN = NaN: a weight with a NaN or
 inf would poison every output. PyTorch's col2im forms only the products of real ∂L/∂y values
@@ -15,36 +16,13 @@ weight, ``_scatter`` does exactly that, tap by tap.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from itertools import product
 
 import numpy as np
 
 from ..engine.problem import Problem
-from .correlate import correlate, correlate_phases, finite, threads_itself
+from .correlate import correlate, correlate_phases
 from .geometry import ConvGeometry, effective_kernel
-from .parts import _batch_parts, _map_parts
-
-
-def _input_grad(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dx, batch part by batch part (padded copies within the workspace cap; parts on
-    several cores)."""
-    def full_correlation_threads_itself() -> bool:        # stride 1: one correlation
-        if any(s != 1 for s in geo.stride):
-            return False
-        return threads_itself(full_problem(geo, dy.dtype))
-
-    chunk = _input_grad_chunk if finite(w) else _scatter     # a NaN/inf tap stays local
-    parts = _batch_parts(geo, dy.dtype, full_correlation_threads_itself)
-    if len(parts) == 1:
-        return chunk(dy, w, geo)
-    dx = np.empty(geo.input_shape, dtype=dy.dtype)
-
-    def one_part(part: slice) -> None:
-        chunk(dy[part], w, replace(geo, batch=dx[part].shape[0]), out=dx[part])
-
-    _map_parts(one_part, parts)
-    return dx
 
 
 def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,

@@ -20,12 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import plan as plans
+from ..engine.execute import batch_parts
 from ..engine.problem import Problem
-from .conv import forward_problem, weight_problem
-from .correlate import threads_itself
-from .geometry import ConvGeometry, IntOrInts, Padding, conv_geometry
+from .geometry import (
+    ConvGeometry,
+    IntOrInts,
+    Padding,
+    conv_geometry,
+    forward_problem,
+    weight_problem,
+)
 from .input_grad import full_problem, phase_problems
-from .parts import _batch_parts
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _distinct(problems: list[Problem]) -> tuple[plans.Plan, ...]:
 def forward_plan(geo: ConvGeometry, dtype) -> CallPlan:
     if geo.batch == 0:
         return CallPlan("forward", (), False, ())
-    parts = _batch_parts(geo, dtype, lambda: threads_itself(forward_problem(geo, dtype)))
+    parts = batch_parts(geo, dtype, lambda: forward_problem(geo, dtype))
     sizes = _sizes(parts)
     return CallPlan("forward", sizes, parts.concurrent,
                     _distinct([forward_problem(geo, dtype, n) for n in sizes]))
@@ -135,7 +140,7 @@ def forward_plan(geo: ConvGeometry, dtype) -> CallPlan:
 def weight_grad_plan(geo: ConvGeometry, dtype) -> CallPlan:
     if geo.batch == 0:
         return CallPlan("weight gradient", (), False, ())
-    parts = _batch_parts(geo, dtype, lambda: threads_itself(weight_problem(geo, dtype)))
+    parts = batch_parts(geo, dtype, lambda: weight_problem(geo, dtype))
     sizes = _sizes(parts)
     note = f"the {len(sizes)} parts' weight gradients summed" if len(sizes) > 1 else ""
     return CallPlan("weight gradient", sizes, parts.concurrent,
@@ -147,8 +152,7 @@ def input_grad_plan(geo: ConvGeometry, dtype) -> CallPlan:
     if geo.batch == 0:
         return CallPlan(kind, (), False, ())
     stride_one = all(s == 1 for s in geo.stride)
-    parts = _batch_parts(geo, dtype, lambda: stride_one and threads_itself(
-        full_problem(geo, dtype)))
+    parts = batch_parts(geo, dtype, lambda: full_problem(geo, dtype) if stride_one else None)
     sizes = _sizes(parts)
     scatter = "at run time: a non-finite w: tap by tap (input_grad._scatter, torch's products)"
     if stride_one:

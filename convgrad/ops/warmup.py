@@ -1,6 +1,6 @@
 """Building the Winograd kernels' machine code without making a caller wait for it.
 
-Compiling the generated Winograd functions (``winograd._build``) takes about a minute per
+Compiling the generated Winograd functions (``codegen._build``) takes about a minute per
 (kernel, dtype) on one core — ~70 s for 3×3 float32 — and numba keeps the result on disk for
 later processes. So that a first call does not stall on the compiler, the method rule
 (``engine.rule.choose_method``) takes Winograd only once its code is *ready*: until then it
@@ -47,7 +47,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import winograd
+from ..engine.winograd import blocks, codegen
 
 MODES = ("background", "wait")
 # the (kernel, dtype) pairs the method rule may choose (``engine.tuning``'s ``winograd_rules``)
@@ -115,7 +115,7 @@ def exercise(kernel: Sequence[int], dtype: str) -> None:
     """A tiny forward (with and without bias) and weight gradient by Winograd through both
     routes — the compiled shares and the steps from Python — so that numba compiles (or
     loads) every signature that real calls use: the arrays they hand the compiled code are
-    C-contiguous and writeable (``winograd._operand``), the integers int64."""
+    C-contiguous and writeable (``blocks._operand``), the integers int64."""
     from ..engine.algorithms import winograd as algorithm  # noqa: PLC0415  (it imports this)
 
     two_d = kernel[0] != 1
@@ -127,7 +127,7 @@ def exercise(kernel: Sequence[int], dtype: str) -> None:
     bias = np.ones((1, 2), dtype)
     outputs = (n + 2 - t + 1 for n, t in zip(x.shape[3:], taps))
     dy = rng.standard_normal((1, 2, 2, *outputs)).astype(dtype)
-    for steps in (nullcontext, winograd.python_steps):
+    for steps in (nullcontext, blocks.python_steps):
         with steps():
             algorithm.forward(x, w, ones, pads, bias)
             algorithm.forward(x, w, ones, pads)
@@ -147,7 +147,7 @@ class _Build:
 
     def marker(self) -> Path | None:
         """The file that says this folder's cache holds the code (None: built in memory)."""
-        compiled = winograd._kernels(*self.pair)
+        compiled = codegen._kernels(*self.pair)
         folder = getattr(compiled, "folder", None)
         return None if folder is None else folder / f"{compiled.name}.built"
 

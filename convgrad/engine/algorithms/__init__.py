@@ -1,7 +1,9 @@
 """The registered correlation algorithms, one module each, in the order the plans list them
-(``engine.registry`` has the protocol). im2col comes first: it applies to every problem."""
+(``engine.registry`` has the protocol). im2col comes first: it applies to every problem;
+``direct`` (the definition, the oracle) last: only a forced method runs it."""
 
 from .depthwise import Depthwise
+from .direct import Direct
 from .fft import Fft
 from .im2col import IM2COL
 from .outrows import Outrows
@@ -12,7 +14,7 @@ from .window import Window
 from .winograd import Winograd
 
 REGISTRY = {a.name: a for a in (IM2COL, Rows(), Outrows(), Shift(), Stacked(), Window(), Fft(),
-                                Winograd(), Depthwise())}
+                                Winograd(), Depthwise(), Direct())}
 
 
 def names() -> tuple[str, ...]:

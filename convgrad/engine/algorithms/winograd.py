@@ -1,5 +1,5 @@
 r"""``winograd``: Winograd's F(4, 3) per axis, F(4, 5) in 1-d (the matrices and the compiled
-transforms are ``ops/winograd.py``).
+transforms are ``engine/winograd/``).
 
     Y = A₀ᵀ·[Σ_c (G₀·g·G₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·A₁        per tile d, one matmul per position
 
@@ -21,10 +21,11 @@ import math
 import numpy as np
 
 from ...ops import jit
-from ...ops import winograd as wino
 from .. import tuning
 from ..registry import Algorithm
 from ..runtime import add_bias, finite, workspace, workspace_share
+from ..winograd import blocks as wino
+from ..winograd import matrices as transforms
 from .im2col import exactly
 
 
@@ -46,7 +47,7 @@ def form_of(x_shape, w_shape, stride, dilation, pads=None) -> str | None:
 
 
 def forward(x, w, dilation, pads, bias=None, out=None):
-    """Stride-1 correlation by Winograd's F(m, r) per axis (``ops/winograd.py``), 1-d and 2-d:
+    """Stride-1 correlation by Winograd's F(m, r) per axis (``engine/winograd/``), 1-d and 2-d:
     transform x's tiles and w, contract the channels by α₀α₁ matmuls (Co × Ci) @ (Ci × tiles),
     transform back and add the bias. A dilation splits the output into d₀·d₁ phases (every
     d-th row and column), each an undilated correlation of the matching phase of x. Tiles go
@@ -63,7 +64,7 @@ def forward(x, w, dilation, pads, bias=None, out=None):
     shape = (batch, groups, co, *size)
     y = (out if out is not None and out.shape == shape and out.flags.c_contiguous
          else np.empty(shape, dtype=x.dtype))
-    positions = math.prod(wino.alpha(k) for k in kernel)
+    positions = math.prod(transforms.alpha(k) for k in kernel)
     bias = None if bias is None else bias.reshape(groups, co)
     plan, v, m, u = workspaces("forward", size, kernel, dilation, batch,
                                    (groups, positions), (ci, co), x.dtype)
@@ -75,7 +76,7 @@ def weight(x, dy, stride, pads):
     """The weight gradient of a 3-tap layer by Winograd — the transpose of its forward:
     ∂L/∂w = G₀ᵀ·[Σ_tiles (A₀·δ·A₁ᵀ) ⊙ (B₀ᵀ·d·B₁)]·G₁ per (C_out, C_in), the sum over tiles
     and images one matmul per transformed position (C_out × tiles) @ (tiles × C_in), deep in
-    the contracted axis. x (C_in, G, N, *S) and dy (G, C_out, N, *M) as ``_weight_grad_chunk``
+    the contracted axis. x (C_in, G, N, *S) and dy (G, C_out, N, *M) as ``weight_grad_rule``
     passes them; ``stride`` is the layer's dilation (its phases), ``pads`` its padding."""
     if x.ndim == 4:                         # 1-d as a single row
         dw = weight(x[:, :, :, None], dy[..., None, :], (1, *stride), ((0, 0), *pads))
@@ -85,7 +86,7 @@ def weight(x, dy, stride, pads):
     kernel = tuple((n + lo + hi - m) // s + 1
                    for n, (lo, hi), m, s in zip(x.shape[3:], pads, dy.shape[3:], stride))
     xf, dyf = x.transpose(2, 1, 0, 3, 4), dy.transpose(2, 0, 1, 3, 4)   # (N, G, C, …) views
-    positions = math.prod(wino.matrices(k)[0].shape[0] for k in kernel)
+    positions = math.prod(transforms.matrices(k)[0].shape[0] for k in kernel)
     plan, v, d, products = workspaces("weight", dy.shape[3:], kernel, stride, batch,
                                           (groups, positions), (ci, co), x.dtype)
     return wino.weight(xf, dyf, kernel, pads, plan, v, d, products).transpose(2, 0, 1, 3, 4)
@@ -133,14 +134,14 @@ def blocks(size, kernel, dilation, fit: int, images: range):
     """The blocks (parts, used slots) of these images: per dilation phase, tile rows with each
     row of every image of a group one after another in a scratch row — long inner loops for
     small images — each image row taking its w outputs plus the α₁ − m₁ positions its last
-    tile reads (``wino.overlap``), with no gap to round it up to whole tiles (measured
+    tile reads (``transforms.overlap``), with no gap to round it up to whole tiles (measured
     with 16-wide phase images: a spare tile per image row would cost 20 % more transforms and
     products), in blocks of up to ``fit`` tile slots, each block within one phase (measured
     on the dilated layer with the blocks of a share in one compiled call: forward
     2.22 → 1.92 ms, ∂x 2.32 → 1.97, ∂w 2.48 → 2.25 against blocks holding all four phases).
     A part is (phase, dilation, positions per image row, images, tile rows, first slot)."""
-    steps = wino.steps(kernel)
-    m1, extra = steps[-1], wino.overlap(kernel)
+    steps = transforms.steps(kernel)
+    m1, extra = steps[-1], transforms.overlap(kernel)
     parts, used = [], 0
     for phase in np.ndindex(*dilation):
         outputs = [len(range(a, m, d)) for m, a, d in zip(size, phase, dilation)]
@@ -208,8 +209,8 @@ class Winograd(Algorithm):
         return "costs more"
 
     def cost(self, problem, tuning):
-        share = math.prod(wino.alpha(k) / (k * (wino.alpha(k) + 1 - k)) if k > 1 else 1.0
-                          for k in problem.kernel)
+        share = math.prod(transforms.alpha(k) / (k * (transforms.alpha(k) + 1 - k))
+                          if k > 1 else 1.0 for k in problem.kernel)
         return problem.macs * share * tuning.direct_mac
 
     def runtime(self, problem):
