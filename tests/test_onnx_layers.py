@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pytest
-from helpers import check_onnx
+from helpers import check_onnx, import_optional
 
 import convgrad as cg
 import convgrad.nn as nn
@@ -140,7 +140,7 @@ def test_linear_bilinear_and_embedding():
 
 def test_prelu_slopes_are_the_parameter():
     """The exported PRelu reads the module's weight (an initializer under its name)."""
-    onnx = pytest.importorskip("onnx")
+    onnx = import_optional("onnx")
     buffer = io.BytesIO()
     cg.onnx.export(nn.PReLU(3), cg.randn(2, 3, 4), buffer)
     names = [i.name for i in onnx.load_from_string(buffer.getvalue()).graph.initializer]
@@ -150,7 +150,7 @@ def test_prelu_slopes_are_the_parameter():
 def test_random_draws_like_a_tensor_export_as_runtime_sampling():
     """A VAE's reparameterisation (``randn_like`` inside forward) becomes RandomNormalLike:
     the deterministic outputs match, the sampled one has the right shape and range."""
-    ort = pytest.importorskip("onnxruntime")
+    ort = import_optional("onnxruntime")
 
     class Tiny(nn.Module):
         def __init__(self):

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import import_optional
 from sklearn.datasets import load_digits
 
 import convgrad as cg
@@ -109,7 +110,7 @@ def test_npz_with_channels_float_and_given_test_set(tmp_path, capsys):
 def test_onnx_export_of_the_trained_net_runs_in_onnxruntime(tmp_path, capsys):
     """``--onnx``: the trained net as ONNX (any batch size); onnxruntime, a client nobody here
     wrote, gives the saved model's logits."""
-    ort = pytest.importorskip("onnxruntime")
+    ort = import_optional("onnxruntime")
     path = tmp_path / "digits.onnx"
     code, out, _ = run(capsys, "--epochs", "2", "--out", str(tmp_path), "--onnx", str(path))
     assert code == 0 and f"wrote {path} (ONNX); onnxruntime reproduces the logits" in out
