@@ -654,15 +654,15 @@ WINOGRAD_ROUTES = ("threads", "compiled", "python")
 def test_winograd_matches_torch(case, dtype, route, monkeypatch):
     """Forward, ∂x and ∂w (the transposed transforms) by Winograd, each route — and they
     really ran that way (one image cannot be shared: it takes the one-thread route)."""
-    from convgrad.ops import blas, parallel
+    from convgrad.ops import blas
 
     import_optional("numba")
     import_optional("threadpoolctl")
     if route != "python":
         assert blas.gemm(dtype) is not None, "no gemm symbol in NumPy's BLAS"
-    monkeypatch.setattr(parallel, "THREADS", 2 if route == "threads" else 1)
     ran = record_winograd_kernels(monkeypatch)
-    with ops.settings(method="winograd", blas_calls=route != "python"), tuned(
+    with ops.settings(method="winograd", blas_calls=route != "python",
+                      threads=2 if route == "threads" else 1), tuned(
             concurrent_macs=0):                            # threads for these small layers
         check_against_torch(replace(case, dtype=dtype))
     names = {name for name, _ in ran}
@@ -824,7 +824,7 @@ def test_winograd_automatic_choice_can_be_switched_off():
 
 
 def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkeypatch):
-    """The generated module goes to CONVGRAD_CACHE_DIR (numba keeps its machine code there);
+    """The generated module goes to Settings.cache_dir (numba keeps its machine code there);
     an unwritable cache folder falls back to a temporary folder of this process (where the
     background build can put the machine code), else to compiling in memory; all compute."""
     from convgrad.engine.winograd import codegen
@@ -837,10 +837,10 @@ def test_winograd_kernels_are_cached_on_disk_or_built_in_memory(tmp_path, monkey
     monkeypatch.setattr(codegen, "_private_dir", lambda: private)
     for folder, lands in ((tmp_path / "cache", tmp_path / "cache"),
                           (tmp_path / "file" / "x", private), (tmp_path / "file" / "x", None)):
-        monkeypatch.setenv("CONVGRAD_CACHE_DIR", str(folder))
         if lands is None:
             private = tmp_path / "file" / "y"            # not writable either
-        compiled = codegen._build((1, 3), "float64")
+        with ops.settings(cache_dir=folder):
+            compiled = codegen._build((1, 3), "float64")
         transform_input = compiled.transform_input
         assert compiled.folder == lands
         assert len(list(folder.glob("winograd_1x3_float64_*.py"))) == (lands == folder)

@@ -15,8 +15,7 @@ from convgrad.ops import parallel
 @pytest.fixture
 def always_split(monkeypatch):
     """Split every stack, however small, over at least two threads."""
-    monkeypatch.setattr(parallel, "THREADS", max(2, parallel.THREADS))
-    with tuned(min_work=0):
+    with ops.settings(threads=max(2, parallel.threads())), tuned(min_work=0):
         yield
 
 
@@ -53,7 +52,7 @@ def test_strided_views_and_an_out_slice(always_split):
 def test_called_from_a_pool_thread_runs_in_that_thread(always_split):
     """A product submitted from inside the pool must not wait on the pool (no deadlock)."""
     a, b = np.ones((8, 2, 3)), np.ones((8, 3, 2))
-    result = parallel._executor().submit(parallel.matmul, a, b).result(timeout=10)
+    result = parallel._executor(1).submit(parallel.matmul, a, b).result(timeout=10)
     np.testing.assert_array_equal(result, np.full((8, 2, 2), 3.0))
 
 
@@ -72,10 +71,10 @@ def test_inside_map_parts_every_thread_knows_it_and_splits_nothing(always_split)
 def test_large_products_are_left_to_blas(monkeypatch):
     """Above OpenBLAS's own threading threshold the stack is not split."""
     calls = []
-    monkeypatch.setattr(parallel, "_executor", lambda: calls.append(1))
-    monkeypatch.setattr(parallel, "THREADS", 2)
+    monkeypatch.setattr(parallel, "_executor", lambda workers: calls.append(1))
     a, b = np.ones((4, 64, 64)), np.ones((4, 64, 64))            # 64³ = 262 144 = threshold
-    np.testing.assert_array_equal(parallel.matmul(a, b), np.full((4, 64, 64), 64.0))
+    with ops.settings(threads=2):
+        np.testing.assert_array_equal(parallel.matmul(a, b), np.full((4, 64, 64), 64.0))
     assert not calls
 
 
@@ -88,10 +87,15 @@ def concurrent_case():
     return x, w, rng.standard_normal((8, 16, 32, 32))
 
 
-def test_map_parts_runs_parts_at_once_with_blas_on_one_core():
+@pytest.fixture
+def two_threads():
+    """Two threads (even on one core: the engine's thread count is a setting)."""
+    with ops.settings(threads=2):
+        yield
+
+
+def test_map_parts_runs_parts_at_once_with_blas_on_one_core(two_threads):
     import_optional("threadpoolctl")
-    if parallel.THREADS < 2:
-        pytest.skip("one core")
     seen = []
 
     def fn(part):
@@ -122,24 +126,23 @@ def test_a_split_batch_gives_the_numbers_of_one_thread(method, monkeypatch):
             return (ops.conv(x, w, padding=1), ops.conv_grad_input(dy, w, x.shape, padding=1),
                     ops.conv_grad_weight(x, dy, w.shape, padding=1))
 
-    monkeypatch.setattr(parallel, "THREADS", 2)
-    assert execute.batch_parts(geo, x.dtype).concurrent
-    split = passes()
-    monkeypatch.setattr(parallel, "THREADS", 1)
-    assert not execute.batch_parts(geo, x.dtype).concurrent
-    serial = passes()
+    with ops.settings(threads=2):
+        assert execute.batch_parts(geo, x.dtype).concurrent
+        split = passes()
+    with ops.settings(threads=1):
+        assert not execute.batch_parts(geo, x.dtype).concurrent
+        serial = passes()
     for a, b in zip(split, serial):     # round-off of each array's scale (∂w: ~140, so a
         # value of -0.01 may differ by ~1e-12 in float64; a lost or doubled part by ~its size)
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * np.abs(b).max())
 
 
-def test_workers_keep_the_forced_method_and_a_share_of_the_cap(monkeypatch):
+def test_workers_keep_the_forced_method_and_a_share_of_the_cap(monkeypatch, two_threads):
     import_optional("threadpoolctl")
     from convgrad.engine import runtime
     from convgrad.engine.algorithms import im2col
 
     x, w, _ = concurrent_case()
-    monkeypatch.setattr(parallel, "THREADS", 2)
     seen = []
     original = im2col.im2col
 
@@ -180,14 +183,13 @@ def test_winograd_called_from_two_python_threads_at_once(monkeypatch):
     assert len(failures) == 80 and not any(failures)
 
 
-def test_a_small_winograd_layer_stays_on_one_thread(monkeypatch):
+def test_a_small_winograd_layer_stays_on_one_thread(monkeypatch, two_threads):
     """Below ``CONCURRENT_MACS`` a Winograd pass runs its one share on the calling thread, as
     the direct methods keep a small batch in one part (a thread costs ~0.1 ms to wake)."""
     import_optional("numba")
     import_optional("threadpoolctl")
     from convgrad.ops import winograd
 
-    monkeypatch.setattr(parallel, "THREADS", 2)
     macs = tuned_now().concurrent_macs
     assert winograd.threads(8, "float32", macs) == 2
     assert winograd.threads(8, "float32", macs - 1) == 1

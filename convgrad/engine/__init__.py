@@ -12,7 +12,7 @@ configured.
 (``plan``, ``registry`` and ``algorithms`` import ``convgrad.ops``; import them as modules.)
 """
 
-from .settings import Settings, current, settings
+from .settings import Settings, current, defaults, set_defaults, settings
 from .tuning import Tuning, tuned
 
-__all__ = ["Settings", "current", "settings", "Tuning", "tuned"]
+__all__ = ["Settings", "current", "defaults", "set_defaults", "settings", "Tuning", "tuned"]

@@ -17,11 +17,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..ops import parallel
 from ..ops.correlate import threads_itself
 from ..ops.geometry import ConvGeometry, padded_image_bytes
 from . import tuning
 from .runtime import get_workspace_limit
+from .runtime import pool as parallel
 from .settings import settings
 
 
@@ -45,7 +45,7 @@ def batch_parts(geo: ConvGeometry, dtype, problem: Callable = lambda: None) -> _
         whole = problem()
         run_at_once = whole is None or not threads_itself(whole)
     if run_at_once:
-        step = -(-geo.batch // parallel.THREADS)
+        step = -(-geo.batch // parallel.threads())
     parts = _Parts(slice(i, min(i + step, geo.batch)) for i in range(0, geo.batch, step))
     parts.concurrent = run_at_once and len(parts) > 1
     return parts
@@ -58,7 +58,7 @@ def concurrent(geo: ConvGeometry) -> bool:
     threaded by scipy)."""
     macs = (geo.batch * geo.out_channels * geo.in_channels // geo.groups
             * math.prod(geo.kernel) * math.prod(geo.out_size))
-    return (parallel.THREADS > 1 and geo.batch > 1 and macs >= tuning.current().concurrent_macs
+    return (parallel.threads() > 1 and geo.batch > 1 and macs >= tuning.current().concurrent_macs
             and geo.in_channels // geo.groups > 1 and math.prod(geo.kernel) > 1
             and max(geo.kernel) <= 5
             and parallel.blas_controller() is not None)

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterator
 
-from ..ops import jit
 from . import rule, runtime, tuning
 from .algorithms import IM2COL, REGISTRY
+from .kernels import jit
 from .problem import Problem
-from .registry import Algorithm
-from .settings import _CURRENT, Settings, current
+from .registry import Algorithm, mib
+from .settings import Settings, current, using
 
 _DEPTHWISE, _OUTROWS, _WINOGRAD = REGISTRY["depthwise"], REGISTRY["outrows"], REGISTRY["winograd"]
 _CACHE: dict = {}
@@ -67,6 +67,13 @@ class Plan:
         return self.algorithm.name
 
     @property
+    def workspace_bytes(self) -> int:
+        """Scratch the algorithm uses besides the operands and the result (an estimate:
+        ``Algorithm.workspace``), in this plan's settings."""
+        with using(self.settings):
+            return self.algorithm.workspace(self.problem)
+
+    @property
     def runtime(self) -> tuple[str, ...]:
         """The decisions left to the call (data, memory layout)."""
         return self.algorithm.runtime(self.problem)
@@ -79,8 +86,7 @@ class Plan:
     def rejected(self) -> tuple[tuple[str, str], ...]:
         """(name, why not) for every other registered algorithm: its ``applies`` reason, the
         rule's measured reason (``declined``), or "costs more" (the rule's boundaries)."""
-        token = _CURRENT.set(self.settings)     # applies() reads the settings
-        try:
+        with using(self.settings):              # applies() reads the settings
             out = []
             for name, algorithm in REGISTRY.items():
                 if algorithm is self.algorithm:
@@ -95,12 +101,10 @@ class Plan:
                            algorithm.declined(self.problem, self.settings) or "costs more")
                 out.append((name, why))
             return tuple(out)
-        finally:
-            _CURRENT.reset(token)
 
     def explain(self, indent: str = "") -> str:
         """The algorithm, its reason, each other's reason, and what the call decides."""
-        lines = [f"{indent}{self.name}: {self.reason}"]
+        lines = [f"{indent}{self.name}: {self.reason} (workspace {mib(self.workspace_bytes)})"]
         lines += [f"{indent}  not {name}: {why}" for name, why in self.rejected]
         lines += [f"{indent}  at run time: {what}" for what in self.runtime]
         return "\n".join(lines)

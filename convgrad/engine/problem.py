@@ -24,6 +24,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..ops.windows import output_length
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -92,7 +94,7 @@ class Problem:
     @cached_property
     def out_size(self) -> tuple[int, ...]:
         """M per axis."""
-        return tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+        return tuple(output_length(n, k, s, d) for n, k, s, d in
                      zip(self.padded_size, self.kernel, self.stride, self.dilation))
 
     @cached_property

@@ -14,6 +14,8 @@ and differs in what it copies or how many multiplies it needs (each module of
 ``cost(problem, tuning)``       an estimate in seconds from the measured cost model of the
                                 FFT rule (multiply-adds + copied elements); the rule, not this
                                 estimate, decides between the direct methods
+``workspace(problem)``          bytes of scratch it uses besides the operands and the result
+                                (a padded copy, column tiles within the workspace share)
 ``runtime(problem)``            the data- or layout-dependent decisions left to the call (a
                                 non-finite value falls back to im2col's exact products)
 ``run(plan, x, w, bias, out)``  compute it
@@ -24,8 +26,11 @@ module there and one line in its ``__init__``.
 
 from __future__ import annotations
 
+import math
+
+from . import tuning as _tuning
 from .problem import Problem
-from .runtime import add_bias, pad
+from .runtime import add_bias, pad, workspace_share
 
 
 class Algorithm:
@@ -48,6 +53,13 @@ class Algorithm:
         """macs·t_mac + copied·t_copy (seconds; the FFT rule's direct model)."""
         return problem.macs * tuning.direct_mac + self.copied(problem) * tuning.column_copy
 
+    def workspace(self, problem: Problem) -> int:
+        """Scratch bytes: the padded copy of x (where padded) and the copied elements, tiled
+        within the cache budget and this thread's workspace share."""
+        budget = min(workspace_share(), _tuning.current().tile_bytes)
+        return (padding_bytes(problem)
+                + min(self.copied(problem) * problem.itemsize, budget))
+
     def runtime(self, problem: Problem) -> tuple[str, ...]:
         return ()
 
@@ -60,6 +72,13 @@ class Algorithm:
 
 def needs_stride_one(problem: Problem) -> str | None:
     return None if problem.stride_one else f"needs stride 1 (stride {problem.stride})"
+
+
+def padding_bytes(problem: Problem) -> int:
+    """The padded copy of x, where the problem pads (a crop is a view)."""
+    if not any(lo > 0 or hi > 0 for lo, hi in problem.pads):
+        return 0
+    return math.prod(problem.padded_shape) * problem.itemsize
 
 
 def column_count(problem: Problem) -> int:

@@ -13,10 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..ops import jit, warmup, winograd
+from ..ops import warmup, winograd
+from ..ops.windows import output_length
 from . import tuning
 from .algorithms.fft import fft_pays
 from .algorithms.winograd import form_of
+from .kernels import jit
 
 
 class Choice(str):
@@ -42,7 +44,7 @@ def choose_method(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequen
     ci, co, kernel = x_shape[2], w_shape[1], w_shape[3:]
     pk = math.prod(kernel)
     out_per_image = math.prod(n - d * (k - 1) for n, k, d in zip(x_shape[3:], kernel, dilation))
-    outputs = math.prod((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+    outputs = math.prod(output_length(n, k, s, d) for n, k, s, d in
                         zip(x_shape[3:], kernel, stride, dilation))
     if x_shape[0] * co <= 4 and outputs <= 64 and pk >= 8 * outputs:
         return Choice("window", f"B·C_out = {x_shape[0] * co} ≤ 4, {outputs} ≤ 64 outputs "
@@ -80,7 +82,7 @@ def winograd_rule(x_shape, w_shape, stride, dilation):
     form by its output (the layer's kernel); no rule: least = ∞."""
     ci, co, kernel = x_shape[2], w_shape[1], w_shape[3:]
     form = form_of(x_shape, w_shape, stride, dilation)
-    out_shape = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+    out_shape = tuple(output_length(n, k, s, d) for n, k, s, d in
                       zip(x_shape[3:], kernel, stride, dilation))
     least, width = tuning.current().winograd_rule(
         form, tuple(kernel) if form == "forward" else out_shape)
@@ -97,7 +99,7 @@ def direct_choice(x_shape, w_shape, stride, dilation, single: bool, pk: int,
     ci, co, kernel = x_shape[2], w_shape[1], w_shape[3:]
     if pk > out_per_image and dilation[0] == 1 and not (single and len(kernel) == 1):
         # (a 1-d float32 weight gradient: im2col's one matmul, conv1d's ∂w 4.8 → 4.2 ms)
-        out_rows = (x_shape[3] - kernel[0]) // stride[0] + 1
+        out_rows = output_length(x_shape[3], kernel[0], stride[0])
         gemm_rows = x_shape[0] * outputs // max(out_rows, 1)
         if out_rows > 1 and gemm_rows >= t.outrows_gemm_rows:
             return Choice("outrows", f"ΠK = {pk} taps > {out_per_image} outputs per image (a "

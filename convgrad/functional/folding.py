@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from ..autograd.trace import traced
-from ..ops.geometry import as_tuple, effective_kernel
+from ..ops.geometry import as_tuple, output_length
 from . import checks
 from .basic import pad_sides
 from .pooling import window_sum, window_view
@@ -34,7 +34,7 @@ def _options(op: str, kernel_size, dilation, padding, stride):
 
 
 def _blocks(op: str, size, kernel, dilation, padding, stride) -> tuple[int, int]:
-    blocks = tuple((n + 2 * p - effective_kernel(k, d)) // s + 1
+    blocks = tuple(output_length(n, k, s, d, p, p)
                    for n, k, d, p, s in zip(size, kernel, dilation, padding, stride))
     if any(b < 1 for b in blocks):
         raise RuntimeError(f"{op}: given input size {tuple(size)}, kernel_size {kernel}, "

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..creation import _dtype
 from ..device import device as _device
-from ..ops import parallel as _parallel
+from ..ops import parallel as _parallel  # (through ops: its import order builds the engine)
 
 # -- threads ------------------------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ def _check_threads(n, op: str) -> int:
 def get_num_threads() -> int:
     """The threads convgrad computes with (BLAS and its own batch parts): ``CONVGRAD_THREADS``
     or the cores, until ``set_num_threads``."""
-    return _threads.get("intra", _parallel.THREADS)
+    return _threads.get("intra", _parallel.threads())
 
 
 def set_num_threads(n: int) -> None:
@@ -48,7 +48,7 @@ def set_num_threads(n: int) -> None:
 
 def get_num_interop_threads() -> int:
     """The inter-op thread count (remembered only: convgrad runs one op at a time)."""
-    return _threads.get("interop", _parallel.THREADS)
+    return _threads.get("interop", _parallel.threads())
 
 
 def set_num_interop_threads(n: int) -> None:

@@ -71,6 +71,7 @@ from ..engine.algorithms import names
 from ..engine.algorithms.rows import row_split as _row_split  # noqa: F401  (re-exported)
 from ..engine.algorithms.stacked import tap_major as _tap_major
 from ..engine.algorithms.stacked import tap_shifts as _tap_shifts
+from ..engine.kernels import jit
 from ..engine.problem import Problem
 from ..engine.rule import Choice, choose_method  # noqa: F401  (re-exported)
 from ..engine.runtime import (  # noqa: F401  (re-exported: ops' workspace API)
@@ -80,11 +81,12 @@ from ..engine.runtime import (  # noqa: F401  (re-exported: ops' workspace API)
     set_workspace_limit,
     shared_workspace,
 )
+from ..engine.runtime import pool as parallel
 from ..engine.runtime import workspace as _workspace
 from ..engine.runtime import workspace_share as _budget
 from ..engine.settings import current, settings
 from ..engine.tuning import current as _tuning
-from . import jit, parallel, winograd
+from . import winograd
 
 METHODS = ("im2col", "rows", "outrows", "shift", "stacked", "window", "fft", "winograd")
 

@@ -21,27 +21,12 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..engine.problem import Problem
+from .windows import effective_kernel, output_length  # noqa: F401  (the one formula; re-exported)
 
 IntOrInts = Union[int, Sequence[int]]
 Padding = Union[int, str, Sequence[int], Sequence[Sequence[int]]]
 
 PADDING_STRINGS = ("valid", "same", "full")
-
-
-def effective_kernel(k: int, d: int) -> int:
-    """Span of a kernel of k taps spread d apart: ``d·(k − 1) + 1``."""
-    return d * (k - 1) + 1
-
-
-def output_length(n: int, k: int, s: int = 1, d: int = 1, lo: int = 0, hi: int = 0) -> int:
-    """Output length ``⌊(n + lo + hi − ke)/s⌋ + 1`` of one axis (≤ 0 means no window fits).
-
-    >>> output_length(3, 2)            # the textbook case: X 3×3, F 2×2 → O 2×2
-    2
-    >>> output_length(7, 3, s=2, lo=1, hi=1)
-    4
-    """
-    return (n + lo + hi - effective_kernel(k, d)) // s + 1
 
 
 def as_tuple(value: IntOrInts, ndim: int, name: str, op: str, minimum: int = 1) -> tuple[int, ...]:

@@ -22,6 +22,8 @@ import numpy as np
 from ..engine import plan as plans
 from ..engine.execute import batch_parts
 from ..engine.problem import Problem
+from ..engine.registry import mib
+from ..engine.runtime import pool as parallel
 from .geometry import (
     ConvGeometry,
     IntOrInts,
@@ -46,6 +48,19 @@ class CallPlan:
     plans: tuple[plans.Plan, ...]
     note: str = ""
     shared: bool = False            # an input gradient's phases share one stacked matmul
+    threads: int = 0                # the threads its parts run on (set from the settings)
+
+    def __post_init__(self):
+        if not self.threads:
+            count = min(parallel.threads(), len(self.parts)) if self.concurrent else 1
+            object.__setattr__(self, "threads", count)
+
+    @property
+    def workspace_bytes(self) -> int:
+        """Scratch of the call at its peak: the largest plan's, once per thread running a
+        part at the same time (an estimate: ``Algorithm.workspace``)."""
+        largest = max((p.workspace_bytes for p in self.plans), default=0)
+        return largest * self.threads
 
     @property
     def algorithm(self) -> str:
@@ -58,10 +73,11 @@ class CallPlan:
     def explain(self) -> str:
         if not self.plans and not self.shared:
             return f"{self.kind}: nothing to compute (an empty batch)"
-        lines = [f"{self.kind}: {self.algorithm}"]
+        lines = [f"{self.kind}: {self.algorithm} (workspace {mib(self.workspace_bytes)})"]
         if len(self.parts) > 1:
             sizes = ", ".join(str(n) for n in self.parts)
-            how = "at once, one per core" if self.concurrent else "one after another"
+            how = (f"at once on {self.threads} threads, BLAS on one core each"
+                   if self.concurrent else "one after another")
             lines.append(f"  batch in {len(self.parts)} parts ({sizes} images) {how}")
         if self.note:
             lines.append(f"  {self.note}")
@@ -108,7 +124,7 @@ def plan(x_shape, w_shape, *, stride: IntOrInts = 1, padding: Padding = 0,
     >>> plans.forward.algorithm, plans.weight_grad.algorithm
     ('im2col', 'im2col')
     >>> print(plans.forward.plans[0].explain().splitlines()[0])
-    im2col: stride (2, 2) > 1: im2col is the method for strided windows
+    im2col: stride (2, 2) > 1: im2col is the method for strided windows (workspace 10.4 MiB)
     >>> "not shift: needs stride 1" in str(plans)
     True
     """

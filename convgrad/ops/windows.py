@@ -8,6 +8,22 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
+def effective_kernel(k: int, d: int) -> int:
+    """Span of a kernel of k taps spread d apart: ``d·(k − 1) + 1``."""
+    return d * (k - 1) + 1
+
+
+def output_length(n: int, k: int, s: int = 1, d: int = 1, lo: int = 0, hi: int = 0) -> int:
+    """Output length ``⌊(n + lo + hi − ke)/s⌋ + 1`` of one axis (≤ 0 means no window fits).
+
+    >>> output_length(3, 2)            # the textbook case: X 3×3, F 2×2 → O 2×2
+    2
+    >>> output_length(7, 3, s=2, lo=1, hi=1)
+    4
+    """
+    return (n + lo + hi - effective_kernel(k, d)) // s + 1
+
+
 def pad_or_crop(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0.0,
                 allocate=np.empty) -> np.ndarray:
     """Pad (positive) or crop (negative) the last ``len(pads)`` axes by ``(lo, hi)`` each.
@@ -51,8 +67,7 @@ def sliding_windows(x: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
     """
     ndim = len(kernel)
     size, steps = x.shape[-ndim:], x.strides[-ndim:]
-    out = tuple((n - d * (k - 1) - 1) // s + 1
-                for n, k, s, d in zip(size, kernel, stride, dilation))
+    out = tuple(output_length(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
     shape = x.shape[:-ndim] + out + tuple(kernel)
     strides = (x.strides[:-ndim] + tuple(st * s for st, s in zip(steps, stride))
                + tuple(st * d for st, d in zip(steps, dilation)))

@@ -260,3 +260,52 @@ def test_bench_explain_prints_each_configs_plans():
         assert text.count(f"\n{call}: ") == 2
     with pytest.raises(ValueError, match="unknown configuration 'nope'"):
         bench.explain_plans(["nope"], ["float64"], prepare=False)
+
+
+# ----------------------------------------------------------------------------- workspace
+
+WORKSPACE_PROBLEMS = [
+    ((8, 1, 16, 20, 20), (1, 32, 16, 3, 3), (1, 1), ((1, 1), (1, 1))),
+    ((4, 1, 3, 32, 32), (1, 16, 3, 5, 5), (2, 2), ((2, 2), (2, 2))),
+    ((2, 1, 8, 64), (1, 8, 8, 7), (1,), ((3, 3),)),
+    ((16, 1, 32, 14, 14), (1, 32, 32, 3, 3), (1, 1), ((0, 0), (0, 0))),
+]
+
+
+@pytest.mark.parametrize("name", ["im2col", "rows", "stacked", "shift", "window", "outrows"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pads", WORKSPACE_PROBLEMS)
+def test_a_plans_workspace_bounds_the_buffers_its_run_keeps(name, x_shape, w_shape, stride,
+                                                           pads):
+    """In a fresh thread (no kept buffers yet), the scratch a correlation keeps is at most
+    the plan's estimate, and the estimate at most twice it (plus a small slack)."""
+    import threading
+
+    from convgrad.engine import runtime
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    dilation = (1,) * len(stride)
+    got = {}
+
+    def run():
+        with ops.settings(method=name, threads=1, jit=False):
+            plan = plans.plan_for(Problem.of(x_shape, w_shape, stride, dilation, pads,
+                                             "float64"))
+            core.correlate(x, w, stride, dilation, pads)
+            kept = sum(b.nbytes for b in getattr(runtime._state, "buffers", {}).values())
+            got.update(plan=plan, kept=kept, estimate=plan.workspace_bytes)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert got["kept"] <= got["estimate"] <= 2 * got["kept"] + 2**16, got
+
+
+def test_ops_plan_shows_each_calls_workspace_and_threads():
+    with ops.settings(threads=2):
+        p = ops.plan((64, 32, 26, 26), (64, 32, 3, 3), dtype=np.float64)
+    import_optional("threadpoolctl")          # (the batch parts run at once through it)
+    assert p.forward.threads == 2 and len(p.forward.parts) == 2
+    assert p.forward.workspace_bytes == 2 * max(q.workspace_bytes for q in p.forward.plans)
+    text = str(p)
+    assert "(workspace " in text and "MiB)" in text and "at once on 2 threads" in text

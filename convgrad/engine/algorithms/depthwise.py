@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from ...ops import jit
-from ...ops.windows import pad_or_crop
+from ...ops.windows import output_length, pad_or_crop
 from .. import tuning
+from ..kernels import jit
 from ..registry import Algorithm
 from ..runtime import add_bias
 
@@ -28,7 +28,7 @@ def depthwise(method, x, w, stride, dilation, pads, bias):
         y = jit.depthwise_taps(x[:, :, 0], w[:, 0, 0], bias, dilation, pads)
         return y[:, :, None]
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads)]
-    out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+    out_size = [output_length(n, k, s, d) for n, k, s, d in
                 zip(padded, w.shape[3:], stride, dilation)]
     dots = jit.window_dots(x[0].swapaxes(0, 1), w[:, 0].swapaxes(0, 1), stride, dilation, pads,
                            out_size)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .. import tuning
-from ..registry import Algorithm, needs_stride_one
+from ..registry import Algorithm, needs_stride_one, padding_bytes
 from ..runtime import add_bias, finite, pad
 from .im2col import exactly
 
@@ -178,6 +178,15 @@ class Fft(Algorithm):
 
     def cost(self, problem, tuning):
         return fft_cost(problem.padded_shape, problem.w_shape, problem.dilation)
+
+    def workspace(self, problem):
+        """The padded copy and the spectra of x, the kernel and y (half the last axis)."""
+        lengths = [fast_length(n) for n in problem.padded_size]
+        bins = math.prod(lengths[:-1]) * (lengths[-1] // 2 + 1)
+        channels = problem.groups * (problem.batch * problem.in_channels
+                                     + problem.out_channels * problem.in_channels
+                                     + problem.batch * problem.out_channels)
+        return padding_bytes(problem) + channels * bins * 2 * problem.itemsize
 
     def runtime(self, problem):
         return ("a non-finite result: recomputed by im2col (where torch's NaN and inf land)",)

@@ -15,11 +15,11 @@ import math
 
 import numpy as np
 
-from ...ops import parallel
 from ...ops.windows import sliding_windows
 from .. import tuning
 from ..registry import Algorithm, column_count
 from ..runtime import add_bias, column_matrix, pad, workspace, workspace_share
+from ..runtime import pool as parallel
 
 
 def im2col(x, w, stride, dilation, bias=None):

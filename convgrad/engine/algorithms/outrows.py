@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ...ops.windows import sliding_windows
-from ..registry import Algorithm, column_count, direct_run, mib
+from ...ops.windows import output_length, sliding_windows
+from ..registry import Algorithm, column_count, direct_run, mib, padding_bytes
 from ..runtime import workspace, workspace_share
 
 
@@ -27,7 +27,7 @@ def outrows(x, w, stride, dilation):
     ndim = x.ndim - 3
     batch, groups, ci = x.shape[:3]
     co, kernel = w.shape[1], w.shape[3:]
-    out0 = (x.shape[3] - kernel[0]) // stride[0] + 1
+    out0 = output_length(x.shape[3], kernel[0], stride[0])
     if ndim == 1:
         cols, out_rest = x.transpose(2, 1, 0, 3), ()            # (Ci, G, B, S0): a view
     else:
@@ -62,14 +62,21 @@ class Outrows(Algorithm):
     def spills(self, problem) -> str | None:
         """Where its row windows break half this thread's workspace share (then im2col,
         the bias added afterwards as outrows would)."""
-        if problem.ndim == 1:
-            return None                       # 1-d: the row windows are x itself
-        windows = (problem.batch * problem.groups * problem.in_channels * problem.padded_size[0]
-                   * math.prod(problem.out_size[1:]) * math.prod(problem.kernel[1:]))
+        windows = self.row_windows(problem)
         if windows > workspace_share() // (2 * problem.itemsize):
             return (f"its row windows ({mib(windows * problem.itemsize)}) exceed half this "
                     f"thread's workspace share")
         return None
+
+    def row_windows(self, problem) -> int:
+        """Elements of the row windows it copies (none in 1-d: they are x itself)."""
+        if problem.ndim == 1:
+            return 0
+        return (problem.batch * problem.groups * problem.in_channels * problem.padded_size[0]
+                * math.prod(problem.out_size[1:]) * math.prod(problem.kernel[1:]))
+
+    def workspace(self, problem):
+        return padding_bytes(problem) + self.row_windows(problem) * problem.itemsize
 
     def copied(self, problem):
         return 0 if problem.ndim == 1 else column_count(problem) // max(1, problem.out_size[0])

@@ -62,3 +62,6 @@ class Rows(Stacked):
 
     def split(self, problem) -> int:
         return row_split(problem.out_channels, problem.kernel, problem.stride)
+
+    def stacked_axes(self, problem) -> int:
+        return self.split(problem)

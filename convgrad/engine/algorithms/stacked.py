@@ -16,11 +16,12 @@ import math
 
 import numpy as np
 
-from ...ops import jit, parallel
 from ...ops.windows import pad_or_crop, sliding_windows
 from .. import tuning
-from ..registry import Algorithm, needs_stride_one
+from ..kernels import jit
+from ..registry import Algorithm, needs_stride_one, padding_bytes
 from ..runtime import add_bias, column_matrix, finite, pad, workspace, workspace_share
+from ..runtime import pool as parallel
 from .im2col import exactly
 
 
@@ -68,11 +69,8 @@ def stacked(x, w, stride, dilation, pads, bias=None, split=None):
     compiled = (batch * groups * taps * co * positions >= tuning.current().jit_elements
                 and jit.available())
     y = (np.empty if compiled else np.zeros)((batch, groups, co, *out_spatial), dtype=x.dtype)
-    per_tap = max(1, groups * co * positions * x.dtype.itemsize)  # one image, one tap
-    columns = groups * depth * positions * x.dtype.itemsize if split < ndim else 0
-    budget = min(workspace_share() // 2, tuning.current().tile_bytes)
-    tile = max(1, min(batch, budget // (columns + taps * per_tap)))
-    chunk = taps if tile > 1 else max(1, min(taps, (budget - columns) // per_tap))
+    tile, chunk, columns, per_tap = tiling(batch, groups, co, depth, taps, positions,
+                                           split < ndim, x.dtype.itemsize)
     for start in range(0, batch, tile):
         part = slice(start, min(start + tile, batch))
         nb = part.stop - part.start
@@ -102,6 +100,19 @@ def stacked(x, w, stride, dilation, pads, bias=None, split=None):
     return y if compiled else add_bias(y, bias)
 
 
+def tiling(batch: int, groups: int, co: int, depth: int, taps: int, positions: int,
+           columns: bool, itemsize: int) -> tuple[int, int, int, int]:
+    """(images per tile, taps per chunk, bytes of one image's columns, bytes of one image's
+    products of one tap): a few images at a time within half this thread's workspace share
+    and the cache budget, or one image and a chunk of the taps."""
+    per_tap = max(1, groups * co * positions * itemsize)
+    columns = groups * depth * positions * itemsize if columns else 0
+    budget = min(workspace_share() // 2, tuning.current().tile_bytes)
+    tile = max(1, min(batch, budget // (columns + taps * per_tap)))
+    chunk = taps if tile > 1 else max(1, min(taps, (budget - columns) // per_tap))
+    return tile, chunk, columns, per_tap
+
+
 def tap_shifts(kernel, dilation, pads) -> list[list[int]]:
     """Per tap (row-major), where its products land: output i of a stride-1 correlation padded
     by ``pads`` reads x[i + shift], shift = j·d − lo per axis."""
@@ -126,6 +137,24 @@ class Stacked(Algorithm):
 
     def applies(self, problem, settings):
         return needs_stride_one(problem)
+
+    def stacked_axes(self, problem) -> int:
+        """How many leading kernel axes are stacked into the matmul rows (all, here)."""
+        return problem.ndim
+
+    def workspace(self, problem):
+        """A tile's columns (the trailing axes' windows, padded) and its taps' products."""
+        split, ndim = self.stacked_axes(problem), problem.ndim
+        lead = [n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in
+                zip(problem.x_shape[3:3 + split], problem.pads[:split])]
+        out_tail = problem.out_size[split:]
+        positions = math.prod(lead) * math.prod(out_tail)
+        depth = problem.in_channels * math.prod(problem.kernel[split:])
+        tile, chunk, columns, per_tap = tiling(
+            problem.batch, problem.groups, problem.out_channels, depth,
+            math.prod(problem.kernel[:split]), positions, split < ndim, problem.itemsize)
+        padded = padding_bytes(problem) if split < ndim else 0
+        return padded + tile * (columns + chunk * per_tap)
 
     def runtime(self, problem):
         if any(lo > 0 or hi > 0 for lo, hi in problem.pads):

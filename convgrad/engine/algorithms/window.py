@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from ...ops import blas
+from ...ops.windows import output_length
+from ..kernels import blas
 from ..registry import Algorithm, direct_run
 
 
@@ -27,7 +28,7 @@ def window(x, w, stride, dilation):
     ndim = x.ndim - 3
     batch, groups, ci = x.shape[:3]
     kernel = w.shape[3:]
-    out_size = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+    out_size = [output_length(n, k, s, d) for n, k, s, d in
                 zip(x.shape[3:], kernel, stride, dilation)]
     if math.prod(out_size) == 1 and batch * w.shape[1] > 4:
         window = x[(...,) + tuple(slice(0, d * (k - 1) + 1, d) for k, d in zip(kernel, dilation))]

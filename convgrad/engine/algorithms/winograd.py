@@ -20,8 +20,9 @@ import math
 
 import numpy as np
 
-from ...ops import jit
+from ...ops.windows import output_length
 from .. import tuning
+from ..kernels import jit
 from ..registry import Algorithm
 from ..runtime import add_bias, finite, workspace, workspace_share
 from ..winograd import blocks as wino
@@ -37,8 +38,7 @@ def form_of(x_shape, w_shape, stride, dilation, pads=None) -> str | None:
     kernel = tuple(w_shape[3:])
     size = [n + (lo + hi if pads else 0) for n, (lo, hi) in
             zip(x_shape[3:], pads or ((0, 0),) * len(kernel))]
-    out = tuple((n - d * (k - 1) - 1) // s + 1
-                for n, k, s, d in zip(size, kernel, stride, dilation))
+    out = tuple(output_length(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
     if all(s == 1 for s in stride) and wino.fits(kernel):
         return "forward"
     if all(d == 1 for d in dilation) and wino.fits(out):
@@ -212,6 +212,17 @@ class Winograd(Algorithm):
         share = math.prod(transforms.alpha(k) / (k * (transforms.alpha(k) + 1 - k))
                           if k > 1 else 1.0 for k in problem.kernel)
         return problem.macs * share * tuning.direct_mac
+
+    def copied(self, problem):
+        """The transformed tiles of x and of the output: α per axis for each tile of m."""
+        kernel = problem.kernel if self.form(problem) != "weight" else problem.out_size
+        area = tiles = 1
+        for k, m in zip(kernel, problem.out_size if self.form(problem) != "weight"
+                        else problem.kernel):
+            alpha = transforms.alpha(k) if k > 1 else 1
+            area, tiles = area * alpha, tiles * -(-m // (alpha - k + 1))
+        return (problem.batch * problem.groups * tiles * area
+                * (problem.in_channels + problem.out_channels))
 
     def runtime(self, problem):
         if self.form(problem) == "weight":

@@ -21,8 +21,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ...ops import blas, jit, parallel
 from .. import tuning
+from ..kernels import blas, jit
+from ..runtime import pool as parallel
 from ..settings import current, settings
 from . import codegen
 from .matrices import _kernel_transform, transform_kernel, weight_from_products
@@ -87,13 +88,13 @@ def transform_gradient(dy: np.ndarray, kernel, parts, out: np.ndarray) -> None:
 def threads(batch: int, dtype, macs: int) -> int:
     """How many threads a Winograd computation of ``batch`` images and ``macs`` multiply-adds
     (the direct sum's) runs on by itself (``forward``, ``weight``): one per core
-    (``parallel.THREADS``) and image where that pays (``tuning.concurrent_macs``, as for the
+    (``parallel.threads()``) and image where that pays (``tuning.concurrent_macs``, as for the
     batch parts of the direct methods) and gemm can be called from compiled code, outside a
     batch part (whose threads are the cores already) — else 1."""
-    if (parallel.THREADS == 1 or batch < 2 or macs < tuning.current().concurrent_macs
+    if (parallel.threads() == 1 or batch < 2 or macs < tuning.current().concurrent_macs
             or parallel.in_part() or blas.gemm(dtype) is None):
         return 1
-    return min(parallel.THREADS, batch)
+    return min(parallel.threads(), batch)
 
 
 class Plan:

@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
+from ..settings import current
 from .matrices import matrices
 
 _NAMES = ("transform_input", "transform_gradient", "transform_output", "forward_share",
@@ -49,9 +50,9 @@ def _build(kernel: tuple[int, int], dtype: str):
     of ``_NAMES`` and ``folder``, where the module lies (None: in memory). Compiling them
     takes about a minute (3×3 float32: ~70 s on one core; the method rule waits for it in the
     background, ``warmup.py``), so the source is written as a module into a cache folder
-    (``CONVGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/convgrad`` or ``~/.cache/convgrad``),
-    where numba keeps the machine code for the next process — where that folder cannot be
-    written, into a temporary one of this process (removed at exit), else in memory."""
+    (``Settings.cache_dir``), where numba keeps the machine code for the next process —
+    where that folder cannot be written, into a temporary one of this process (removed at
+    exit), else in memory."""
     import numba  # noqa: PLC0415
 
     (b0, _, a0), (b1, _, a1) = (matrices(r) for r in kernel)
@@ -81,10 +82,7 @@ def _build(kernel: tuple[int, int], dtype: str):
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("CONVGRAD_CACHE_DIR")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convgrad"
+    return Path(current().cache_dir)
 
 
 @functools.cache

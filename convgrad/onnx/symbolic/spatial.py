@@ -37,7 +37,7 @@ import numpy as np
 
 from ...functional.adaptive import windows as adaptive_windows
 from ...functional.pooling import _pool_geometry
-from ...ops.geometry import as_tuple, effective_kernel
+from ...ops.geometry import as_tuple, output_length
 from . import UnsupportedUse, register
 
 INT64_MAX = np.iinfo(np.int64).max
@@ -316,7 +316,7 @@ def _fold_geometry(node, size):
     kernel, dilation, stride = (as_tuple(a[k], 2, k, op) for k in (
         "kernel_size", "dilation", "stride"))
     padding = as_tuple(a["padding"], 2, "padding", op, minimum=0)
-    blocks = [(n + 2 * p - effective_kernel(k, d)) // s + 1
+    blocks = [output_length(n, k, s, d, p, p)
               for n, k, d, p, s in zip(size, kernel, dilation, padding, stride)]
     return kernel, dilation, padding, stride, blocks
 

@@ -2,8 +2,9 @@
 workspace cap, the padded copy of x, im2col-style column matrices, and two small helpers
 (``finite``: the guard of the data-dependent fallbacks; ``add_bias``).
 
-The cap (``set_workspace_limit``, 256 MiB by default) bounds one call's column buffer; batch
-parts running at once on several cores split it (``Settings.sharing``, ``workspace_share``).
+The cap (``Settings.workspace_limit``, 256 MiB by default; ``set_workspace_limit`` changes the
+process's default) bounds one call's column buffer; batch parts running at once on several
+cores split it (``Settings.sharing``, ``workspace_share``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..ops.windows import pad_or_crop
-from .settings import current, settings
+from ...ops.windows import pad_or_crop
+from ..settings import current, set_defaults, settings
 
 _state = threading.local()            # each thread's kept column buffers
-_workspace_limit = 256 * 2**20
 _generation = 0                       # bumped by set_workspace_limit
 
 
@@ -29,10 +29,10 @@ def set_workspace_limit(nbytes: int) -> int:
     this size per thread for reuse (a fresh buffer costs page faults). Setting the cap drops
     the kept buffers.
     """
-    global _workspace_limit, _generation
+    global _generation
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
         raise ValueError(f"set_workspace_limit: nbytes must be a positive int, got {nbytes!r}")
-    old, _workspace_limit = _workspace_limit, nbytes
+    old = set_defaults(workspace_limit=nbytes).workspace_limit
     _generation += 1                      # every thread drops its kept buffers
     return old
 
@@ -40,7 +40,8 @@ def set_workspace_limit(nbytes: int) -> int:
 def workspace_share() -> int:
     """This thread's share of the workspace cap: batch parts that run at once on several
     cores (``ops.parallel``) split it between them (``Settings.sharing``)."""
-    return _workspace_limit // current().sharing
+    now = current()
+    return now.workspace_limit // now.sharing
 
 
 def shared_workspace(parts: int):
@@ -51,7 +52,7 @@ def shared_workspace(parts: int):
 
 def get_workspace_limit() -> int:
     """The current cap (bytes) on one call's column buffer."""
-    return _workspace_limit
+    return current().workspace_limit
 
 
 def pad(x: np.ndarray, pads) -> np.ndarray:
