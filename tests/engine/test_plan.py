@@ -3,14 +3,14 @@ reason, plans cached per problem and settings, and a plan is what a call really 
 
 import numpy as np
 import pytest
-from helpers import import_optional
-from test_ops_conv import (
+from boundaries import (
     COMPILED_BOUNDARIES,
     METHOD_BOUNDARIES,
     OUTROWS_BOUNDARIES,
     WINOGRAD_BOUNDARIES,
     WINOGRAD_WEIGHT_BOUNDARIES,
 )
+from helpers import import_optional
 
 from convgrad import ops
 from convgrad.engine import plan as plans
