@@ -6,6 +6,7 @@ import inspect
 import numpy as np
 import pytest
 from helpers import check_op, import_torch
+from test_pooling_kernels import ROUTES, route
 
 from convgrad.functional import adaptive as FA
 from convgrad.functional import pooling as FP
@@ -29,16 +30,20 @@ POOL_CASES = [
 ]
 
 
+@ROUTES
 @pytest.mark.parametrize("name,args,kwargs,shape", POOL_CASES)
-def test_pooling_options_match_torch(name, args, kwargs, shape):
-    check_op(lambda x: getattr(FP, name)(x, *args, **kwargs),
-             lambda x: getattr(tF, name)(x, *args, **kwargs), shape)
+def test_pooling_options_match_torch(compiled, name, args, kwargs, shape):
+    with route(compiled):
+        check_op(lambda x: getattr(FP, name)(x, *args, **kwargs),
+                 lambda x: getattr(tF, name)(x, *args, **kwargs), shape)
 
 
+@ROUTES
 @pytest.mark.parametrize("name,args,kwargs,shape", [c for c in POOL_CASES if "max" in c[0]])
-def test_max_pool_indices_equal_torch_and_unpool_inverts(name, args, kwargs, shape):
+def test_max_pool_indices_equal_torch_and_unpool_inverts(compiled, name, args, kwargs, shape):
     x = np.random.default_rng(3).standard_normal(shape)
-    y, i = getattr(FP, name)(x, *args, return_indices=True, **kwargs)
+    with route(compiled):
+        y, i = getattr(FP, name)(x, *args, return_indices=True, **kwargs)
     ty, ti = getattr(tF, name)(torch.tensor(x), *args, return_indices=True, **kwargs)
     np.testing.assert_array_equal(y.array, ty.numpy())
     assert i.dtype == np.int64
@@ -84,14 +89,18 @@ ADAPTIVE = [(1, 4, (2, 3, 7)), (1, 3, (3, 7)), (1, 9, (2, 2, 5)), (2, (3, None),
             (3, (2, 3, 4), (1, 2, 5, 7, 3)), (3, (None, 2, 4), (1, 1, 3, 5, 7))]
 
 
+@ROUTES
 @pytest.mark.parametrize("n,out,shape", ADAPTIVE)
 @pytest.mark.parametrize("kind", ["avg", "max"])
-def test_adaptive_pooling_matches_torch(kind, n, out, shape):
+def test_adaptive_pooling_matches_torch(compiled, kind, n, out, shape):
     name = f"adaptive_{kind}_pool{n}d"
-    check_op(lambda x: getattr(FA, name)(x, out), lambda x: getattr(tF, name)(x, out), shape)
+    with route(compiled):
+        check_op(lambda x: getattr(FA, name)(x, out), lambda x: getattr(tF, name)(x, out),
+                 shape)
     if kind == "max":
         x = np.random.default_rng(1).standard_normal(shape)
-        y, i = getattr(FA, name)(x, out, True)
+        with route(compiled):
+            y, i = getattr(FA, name)(x, out, True)
         ty, ti = getattr(tF, name)(torch.tensor(x), out, True)
         np.testing.assert_array_equal(y.array, ty.numpy())
         assert i.dtype == np.int64

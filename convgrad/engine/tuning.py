@@ -88,6 +88,9 @@ class Tuning:
     # a stack of products worth a thread from 2²¹ multiply-adds: mnist_small f64 fwd+bwd
     # 4.4 → 3.9 ms (9ab30ac)
     min_work: int = 2**21
+    # a share of a compiled elementwise pass (pooling) worth a thread from 2¹⁶ elements: a
+    # thread's start ~30 µs, the kernels pass ~1 element per ns (benchmarks/bench_pooling.py)
+    thread_elements: int = 2**16
     # batch parts on every core from 2²⁴ multiply-adds: resnet_3x3 f32 fwd+bwd 46.8 → 33.9 ms,
     # dilated 17.3 → 12.2, conv3d 33.8 → 28.2 (2aae0a2)
     concurrent_macs: int = 2**24

@@ -11,19 +11,23 @@ length (2-d and 3-d only, as torch). An output size of 0 gives an empty result.
 Average pooling is separable: per axis a matrix ``A (out × L)`` with ``A[i, start_i:end_i] =
 1/(end_i − start_i)`` multiplies the axis, so the backward is ``Aᵀ`` (and double backward is
 free). Max pooling gathers every window (padded to the longest with −∞), takes the first
-maximum in row-major order (torch's tie rule), and gathers x there; ``return_indices`` gives
-that position in the flattened spatial input (int64, as torch).
+maximum in row-major order (torch's tie rule; a window with NaN: its last NaN, as torch), and
+gathers x there; ``return_indices`` gives that position in the flattened spatial input (int64,
+as torch). With the compiled kernels, max pooling is the max-pool kernel on these windows
+(``pooling_kernels.adaptive_spans``) and its backward the same scatter by index.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, make
 from ..autograd.trace import traced
 from ..methods.indexing import take_along_axis
 from ..ops.geometry import check_arrays
 from . import checks
+from . import pooling_kernels as kernels
+from .pooling import index_scatter
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
@@ -98,6 +102,17 @@ def adaptive_max_pool(input, output_size, return_indices=False, *, ndim: int,
     if 0 in out:                    # an empty result (torch's): no window to take a max over
         y = x.reshape(*lead, -1)[..., :0].reshape(*lead, *out)
         return (y, Tensor(np.zeros(y.shape, np.int64))) if return_indices else y
+    if kernels.available():         # the max-pool kernel, with the adaptive windows
+        size_flat = int(np.prod(size))
+        ones = (1,) * ndim
+        values, index = kernels.max_forward(
+            x.array.reshape(int(np.prod(lead)), size_flat),
+            kernels.geometry(size, out, ones, ones, ones, (0,) * ndim),
+            kernels.adaptive_spans(size, out))
+        x_shape = x.shape
+        y = make(values.reshape(*lead, *out), (x,),
+                 lambda g: (index_scatter(g, index, x_shape, size_flat),), "adaptive_max_pool")
+        return (y, Tensor(index.reshape(*lead, *out).copy())) if return_indices else y
     # per axis: the input coordinate of tap k of window i, (out_i, K_i), and whether it exists
     coords, valid = [], []
     for n, m in zip(size, out):
@@ -120,6 +135,10 @@ def adaptive_max_pool(input, output_size, return_indices=False, *, ndim: int,
     xf = x.array.reshape(*lead, -1)
     vals = np.where(ok.reshape(*out, -1), xf[..., taps], -np.inf)
     best = vals.argmax(axis=-1) if vals.size else np.zeros(vals.shape[:-1], np.int64)
+    nan = np.isnan(vals)
+    if nan.any():                   # torch's ``val > max || isnan(val)``: the last NaN wins
+        last = vals.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        best = np.where(nan.any(axis=-1), last, best)
     index = np.take_along_axis(np.broadcast_to(taps, vals.shape), best[..., None], -1)[..., 0]
     index = np.ascontiguousarray(index).astype(np.int64)       # (*lead, *out)
     y = take_along_axis(x.reshape(*lead, -1), index.reshape(*lead, -1), -1).reshape(

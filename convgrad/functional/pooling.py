@@ -13,7 +13,14 @@ kernel.
 Tie rule of max pooling: when several elements of a window share the maximum, the *first* one
 in row-major order inside the window receives the whole gradient — PyTorch's CPU rule, so
 gradients match it bit for bit. (``Tensor.max`` instead shares the gradient equally, like
-``torch.amax``.)
+``torch.amax``.) A window holding NaN gives NaN, and its *last* NaN is the index (torch's
+``val > max || isnan(val)``); a window of −∞ only, its first element inside x.
+
+Two routes, one result: with the compiled kernels (numba, ``ops.jit.available()``) each
+pooling is one kernel call per (N·C) plane and its backward another (``pooling_kernels``: max
+keeps the argmax indices of the forward and scatters g there; avg spreads ``g / count``),
+each backward a differentiable op whose backward is the forward's gather or average again, so
+double backward works; without them (or ``CONVGRAD_JIT=0``) the window pair above.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import numpy as np
 from ..autograd import Tensor, make
 from ..autograd.trace import traced
 from ..methods.indexing import take_along_axis
-from ..ops.geometry import as_tuple, check_arrays, effective_kernel
+from ..ops.geometry import as_tuple, check_arrays, effective_kernel, output_length
 from ..ops.windows import fold_windows, sliding_windows
 from . import checks
+from . import pooling_kernels as kernels
 from .basic import pad_sides
 
 __all__ = ["max_pool", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool", "avg_pool1d",
@@ -58,7 +66,7 @@ def window_sum(windows, size, stride, dilation) -> Tensor:
     _, stride, dilation = _window_args("window_sum", w, kernel, stride, dilation)
     for n, m, k, s, d in zip(size, w.shape[w.ndim - 2 * len(size):], kernel, stride,
                              dilation):
-        if m != (n - effective_kernel(k, d)) // s + 1 or k < 1:
+        if m != output_length(n, k, s, d) or k < 1:
             raise ValueError(f"window_sum: windows of shape {w.shape} do not tile size {size} "
                              f"with stride {stride}, dilation {dilation}")
     return make(fold_windows(w.array, size, stride, dilation), (w,),
@@ -86,20 +94,32 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     return_indices = checks.boolean(op, "return_indices", return_indices)
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding,
                                                     dilation, ceil_mode, ndim)
+    if kernels.available():
+        return _compiled_max_pool(x, kernel, stride, dilation, pads, return_indices)
     xp = pad_sides(x, pads, value=-np.inf)
     windows = window_view(xp, kernel, stride, dilation)
-    flat = windows.reshape(*windows.shape[: x.ndim], -1)
+    flat = windows.reshape(*windows.shape[: x.ndim], int(np.prod(kernel)))
     first_max = flat.array.argmax(axis=-1)[..., None]
+    nan = np.isnan(flat.array)
+    if nan.any():       # torch's ``val > max || isnan(val)``: the window's *last* NaN wins
+        last_nan = flat.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)[..., None]
+        first_max = np.where(nan.any(axis=-1, keepdims=True), last_nan, first_max)
     lost = np.take_along_axis(flat.array, first_max, -1) == -np.inf
+    nowhere = None
     if lost.any():      # all −inf: torch's gradient goes to the first element inside x, not
         inside = pad_sides(Tensor(np.ones(x.shape, np.int8)), pads, value=0)   # a padding
         first_inside = window_view(inside, kernel, stride, dilation).array.reshape(flat.shape)
         first_max = np.where(lost, first_inside.argmax(axis=-1)[..., None], first_max)
+        nowhere = ~first_inside.any(axis=-1)        # (no element inside x: dilation > x)
     out = take_along_axis(flat, first_max, -1).reshape(flat.shape[:-1])
     if not return_indices:
         return out
-    return out, Tensor(_flat_index(first_max[..., 0], x.shape[2:], out.shape[2:], kernel,
-                                   stride, dilation, [lo for lo, _ in pads]))
+    geo, out_size = _compiled_geometry(x, kernel, stride, dilation, pads)
+    index = _flat_index(first_max[..., 0], x.shape[2:], out_size, kernel, stride, dilation,
+                        [lo for lo, _ in pads])
+    if nowhere is not None and nowhere.any():       # torch's index: the clamped start
+        index = np.where(nowhere, kernels.clamped_starts(geo).reshape(out_size), index)
+    return out, Tensor(index)
 
 
 def _flat_index(k_flat: np.ndarray, size, out_size, kernel, stride, dilation, lo) -> np.ndarray:
@@ -125,10 +145,15 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     count_include_pad = checks.boolean(op, "count_include_pad", count_include_pad)
     kernel, stride, dilation, pads = _pool_geometry(op, x, kernel_size, stride, padding, 1,
                                                     ceil_mode, ndim)
+    if divisor_override is not None:
+        checks.integer(op, "divisor_override", divisor_override, 1)
+    if kernels.available():
+        geo, out_size = _compiled_geometry(x, kernel, stride, dilation, pads)
+        counts = kernels.divisors(geo, count_include_pad, divisor_override, x.dtype)
+        return _averaged(x, geo, counts, (x.shape, (*x.shape[:2], *out_size)), True)
     axes = tuple(range(x.ndim, x.ndim + ndim))
     sums = window_view(pad_sides(x, pads), kernel, stride, dilation).sum(axis=axes)
     if divisor_override is not None:
-        checks.integer(op, "divisor_override", divisor_override, 1)
         return sums / float(divisor_override)
     # Which cells count: the padded input (not the ceil_mode overhang), or x alone.
     counted = np.zeros([n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)], dtype=x.dtype)
@@ -164,6 +189,61 @@ def _pool_geometry(op, x: Tensor, kernel_size, stride, padding, dilation, ceil_m
             m -= 1
         pads.append((p, p + max(0, (m - 1) * s + ke - n - 2 * p)))
     return kernel, stride, dilation, tuple(pads)
+
+
+# The compiled route (``pooling_kernels``): one kernel call forward, one backward, each
+# backward a differentiable op whose own backward is the forward's kernel again — max:
+# ``index_scatter`` (∂x[index] += g) ⇄ ``index_gather`` (h ↦ h[index]), the indices kept from
+# the forward; avg: ``avg_forward`` ⇄ ``avg_backward`` — so under create_graph=True the
+# backward records its own graph (second derivatives), and otherwise it is one kernel call.
+
+def _compiled_geometry(x: Tensor, kernel, stride, dilation, pads):
+    """The kernels' (6, 3) geometry of this pooling and its output size."""
+    out = tuple(output_length(n, k, s, d, lo, hi) for n, (lo, hi), k, s, d in
+                zip(x.shape[2:], pads, kernel, stride, dilation))
+    return kernels.geometry(x.shape[2:], out, kernel, stride, dilation,
+                            [lo for lo, _ in pads]), out
+
+
+def _planes(t: Tensor) -> np.ndarray:
+    """t (N, C, *S) as the kernels take it: one row per plane, (N·C, ΠS)."""
+    return t.array.reshape(t.shape[0] * t.shape[1], int(np.prod(t.shape[2:])))
+
+
+def _compiled_max_pool(x: Tensor, kernel, stride, dilation, pads, return_indices: bool):
+    geo, out_size = _compiled_geometry(x, kernel, stride, dilation, pads)
+    values, index = kernels.max_forward(_planes(x), geo)
+    shape, x_shape, size = (*x.shape[:2], *out_size), x.shape, int(np.prod(x.shape[2:]))
+    y = make(values.reshape(shape), (x,), lambda g: (index_scatter(g, index, x_shape, size),),
+             "max_pool")
+    if not return_indices:
+        return y
+    return y, Tensor(kernels.torch_indices(index, geo).reshape(shape).copy())
+
+
+def index_scatter(g: Tensor, index: np.ndarray, shape, size: int) -> Tensor:
+    """∂x of max pooling: zeros of ``shape`` (*lead, *S), planes of ``size`` = ΠS, with each
+    plane's g (*lead, *M) added at its indices (P, ΠM); the transpose of ``index_gather``."""
+    data = kernels.scatter_add(g.array.reshape(index.shape), index, size)
+    return make(data.reshape(shape), (g,), lambda h: (index_gather(h, index, g.shape, size),),
+                "max_pool_backward")
+
+
+def index_gather(h: Tensor, index: np.ndarray, shape, size: int) -> Tensor:
+    """Each plane of h (*lead, *S) read at its indices: ``shape`` (*lead, *M)."""
+    data = kernels.gather(h.array.reshape(index.shape[0], size), index)
+    return make(data.reshape(shape), (h,), lambda g: (index_scatter(g, index, h.shape, size),),
+                "max_pool_gather")
+
+
+def _averaged(t: Tensor, geo: np.ndarray, counts: np.ndarray, shapes, forward: bool) -> Tensor:
+    """``avg_forward`` (x → y, ``forward``) or its transpose ``avg_backward`` (g → ∂x);
+    ``shapes``: (input shape, output shape)."""
+    run = kernels.avg_forward if forward else kernels.avg_backward
+    data = run(_planes(t), geo, counts)
+    return make(data.reshape(shapes[forward]), (t,),
+                lambda g: (_averaged(g, geo, counts, shapes, not forward),),
+                "avg_pool" if forward else "avg_pool_backward")
 
 
 def max_unpool(input, indices, kernel_size, stride=None, padding=0, output_size=None, *,

@@ -113,6 +113,22 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return out
 
 
+def over_shares(run: Callable[[int, int], None], count: int, work: int) -> None:
+    """``run(first, stop)`` over ``range(count)`` cut into one share per thread — at most
+    ``threads()``, each with ≥ ``tuning.thread_elements`` of the ``work`` — the first share on
+    the calling thread, the others on the pool's; for compiled loops that release the GIL
+    and write disjoint rows (pooling)."""
+    shares = max(1, min(threads(), count, work // tuning.current().thread_elements))
+    if in_part():
+        shares = 1
+    bounds = [count * i // shares for i in range(shares + 1)]
+    pool = _executor(shares - 1) if shares > 1 else None
+    futures = [pool.submit(run, bounds[i], bounds[i + 1]) for i in range(1, shares)]
+    run(bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+
+
 def splits(m: int, k: int, n: int, batch: Sequence[int]) -> bool:
     """Whether ``matmul`` spreads a stack of (M×K)·(K×N) products of this batch shape over the
     threads: several cores, several products, each below OpenBLAS's own threading threshold,
