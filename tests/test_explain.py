@@ -179,3 +179,54 @@ def test_missing_sympy_names_the_extra(capsys, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     assert main(["explain"]) == 2
     assert 'pip install "convgrad[explain]"' in capsys.readouterr().err
+
+
+def _drawn_texts(monkeypatch, figure, **config):
+    """The strings a figure draws (titles and captions), captured instead of saving it."""
+    from convgrad.explain import figures
+
+    monkeypatch.setattr(figures, "_finish", lambda plt, fig, ax, path: (
+        plt.close(fig), [t.get_text() for t in ax.texts])[1])
+    return getattr(figures, figure)(explain(**config), "unused.png")
+
+
+def test_one_by_one_figures_name_only_what_they_draw(monkeypatch):
+    window = " ".join(_drawn_texts(monkeypatch, "sliding_window", input=(3, 3), kernel=(3, 3)))
+    assert "dashed" not in window and "the only output" in window and "padding" not in window
+    full = _drawn_texts(monkeypatch, "full_convolution", input=(3, 3), kernel=(3, 3))
+    assert "∂L/∂X" in full and not any("hatched" in t or "gaps" in t for t in full)
+    column = " ".join(_drawn_texts(monkeypatch, "sliding_window", input=(4, 3), kernel=(2, 3),
+                                   stride=2, padding=((0, 1), (0, 0))))
+    assert "next output (dashed)" in column and "X, padded (grey: padding)" in column
+    padded = _drawn_texts(monkeypatch, "full_convolution", input=(4, 3), kernel=(2, 3),
+                          stride=2, padding=((0, 1), (0, 0)))
+    assert "∂L/∂X (hatched: padding, cropped)" in padded
+    assert "∂L/∂O: gaps (white), padding (grey)" in padded
+
+
+def test_verified_wraps_in_text_and_html():
+    from convgrad.explain.render import static_html, to_text
+
+    report = explain(input=(4, 4), kernel=(2, 2), stride=2, padding=1)
+    text = to_text(report)
+    verified = text.split("Verified\n")[1]
+    assert max(len(line) for line in verified.splitlines()) <= 100
+    assert "symbolic ✓" in verified and "numeric  ✓" in verified
+    page = static_html(report)
+    assert '<ul class="verified"><li>symbolic ✓' in page and "<h2>Verified</h2><pre>" not in page
+
+
+def test_html_is_the_interactive_page_with_the_derivations_terms(tmp_path):
+    from convgrad.explain.page import term_sets
+    from convgrad.explain.render import to_html
+
+    report = explain(input=(4, 3), kernel=(2, 2), stride=(2, 1), padding=((1, 0), (0, 1)))
+    page = to_html(report)
+    assert "default-src 'none'" in page and 'id="equation"' in page
+    data = json.loads(page.split('id="explain-data">')[1].split("</script>")[0])
+    assert data["terms"] == json.loads(json.dumps(term_sets(report["_derivation"])))
+    assert data["form"] == {"input": "4x3", "kernel": "2x2", "stride": "2x1",
+                            "padding": "1:0x0:1", "dilation": "1", "in_channels": "1",
+                            "out_channels": "1", "groups": "1", "seed": "0"}
+    assert "ConvArith" in page and "<link" not in page and "http" not in page.split("<body>")[1]
+    assert len(page.encode()) < 100_000                 # no figures: the page alone

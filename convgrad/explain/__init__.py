@@ -6,6 +6,9 @@
 >>> report["verified"]
 {'symbolic': True, 'numeric': True}
 
+``--format html`` is the interactive page (``page.py``; docs/explain-page.md): grids to click,
+each equation in MathML, the three correlations stepped through, all in one offline file.
+
 Needs the ``explain`` extra (sympy; matplotlib for figures): ``pip install "convgrad[explain]"``.
 """
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -62,13 +63,43 @@ def _finish(plt, fig, ax, path: str) -> str:
     ax.axis("off")
     ax.autoscale_view()
     ax.margins(0.04)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=130, bbox_inches="tight")
     plt.close(fig)
+    _save_palette_png(buffer, path)
     return path
+
+
+def _save_palette_png(buffer: io.BytesIO, path: str, colours: int = 64) -> None:
+    """Flat-coloured figures as a 64-colour palette PNG: the same picture, a quarter of the
+    bytes (the HTML page embeds them)."""
+    from PIL import Image  # noqa: PLC0415  (matplotlib's own dependency)
+
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        image.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(
+            path, format="PNG", optimize=True)
 
 
 def _font(cells_across: int) -> float:
     return max(6.0, min(12.0, 140.0 / max(cells_across, 1)))
+
+
+def next_output(out_shape) -> tuple[int, int] | None:
+    """The output the dashed window belongs to: along the row, else down the column; None for a
+    1×1 output (nothing to point at)."""
+    rows, cols = out_shape
+    return (0, 1) if cols > 1 else (1, 0) if rows > 1 else None
+
+
+def window_caption(first: str, out_shape, stride, dilation) -> str:
+    """The sliding-window figure's caption; the dashed window is named only when drawn."""
+    spacing = (lambda v: str(v[-1])) if len(stride) == 1 else (lambda v: f"({v[0]}, {v[1]})")
+    if next_output(out_shape) is None:
+        return (f"window of F for {first}, the only output: taps {spacing(dilation)} apart "
+                f"(F fits once)")
+    return (f"window of F for {first} (solid) and the next output (dashed): taps "
+            f"{spacing(dilation)} apart, windows {spacing(stride)} apart")
 
 
 def sliding_window(report: dict, path: str) -> str:
@@ -80,7 +111,8 @@ def sliding_window(report: dict, path: str) -> str:
     width = xpad.shape[1] + out_labels.shape[1] + 3
     fig, ax = plt.subplots(figsize=(min(1.0 * width, 18), 1.0 * max(xpad.shape[0], 2) + 1))
     font = _font(width)
-    _cells(ax, xpad, kinds, (0, 0), "X (grey: padding)", font)
+    padded = any(lo or hi for lo, hi in p["crop"])
+    _cells(ax, xpad, kinds, (0, 0), "X, padded (grey: padding)" if padded else "X", font)
     k = [a["k"] for a in axes]
     s = [a["stride"] for a in axes]
     d = [a["dilation"] for a in axes]
@@ -88,19 +120,18 @@ def sliding_window(report: dict, path: str) -> str:
         k, s, d = [1] + k, [1] + s, [1] + d
     first = [(i * d[0], j * d[1]) for i in range(k[0]) for j in range(k[1])]
     _outline(ax, first, (0, 0), EDGES["F"])
-    if out_labels.shape[1] > 1:
-        second = [(r, c + s[1]) for r, c in first]
-        _outline(ax, second, (0, 0), EDGES["F"], style="--", width=1.5)
     right = xpad.shape[1] + 2
     _cells(ax, out_labels, np.full(out_labels.shape, "dO"), (right, 0), "O = X ⋆ F", font)
     _outline(ax, [(0, 0)], (right, 0), EDGES["F"])
-    if out_labels.shape[1] > 1:
-        _outline(ax, [(0, 1)], (right, 0), EDGES["F"], style="--", width=1.5)
+    step = next_output(out_labels.shape)
+    if step is not None:
+        second = [(r + step[0] * s[0], c + step[1] * s[1]) for r, c in first]
+        _outline(ax, second, (0, 0), EDGES["F"], style="--", width=1.5)
+        _outline(ax, [step], (right, 0), EDGES["F"], style="--", width=1.5)
     ax.annotate("", xy=(right - 0.2, -0.5), xytext=(xpad.shape[1] + 0.2, -0.5),
                 arrowprops=dict(arrowstyle="->", color="#555555"))
-    spacing = (lambda v: str(v[-1])) if len(axes) == 1 else (lambda v: f"({v[0]}, {v[1]})")
-    ax.text(0, -xpad.shape[0] - 0.6, f"window of F for {out_labels[0, 0]} (solid) and the next "
-            f"output (dashed): taps {spacing(d)} apart, windows {spacing(s)} apart",
+    ax.text(0, -xpad.shape[0] - 0.6, window_caption(out_labels[0, 0], out_labels.shape,
+                                                    s[-len(axes):], d[-len(axes):]),
             fontsize=9, va="top")
     return _finish(plt, fig, ax, path)
 
@@ -170,14 +201,15 @@ def full_convolution(report: dict, path: str) -> str:
     width = spread.shape[1] + full[1] + 3
     fig, ax = plt.subplots(figsize=(min(1.0 * width, 18), 1.0 * max(spread.shape[0], 2) + 1.2))
     font = _font(width)
-    _cells(ax, spread, kinds, (0, 0), "∂L/∂O: gaps (white), padding (grey)", font)
+    _cells(ax, spread, kinds, (0, 0), spread_title(kinds), font)
     taps = [(i * d[0], j * d[1]) for i in range(rot.shape[0]) for j in range(rot.shape[1])]
     _outline(ax, taps, (0, 0), EDGES["F"])
     for (r, c), label in zip(taps, rot.flat):
         ax.text(c + 0.92, -r - 0.1, label, ha="right", va="top", fontsize=font * 0.7,
                 color=EDGES["F"])
     right = spread.shape[1] + 2
-    _cells(ax, result, result_kind, (right, 0), "∂L/∂X (hatched: padding, cropped)", font)
+    _cells(ax, result, result_kind, (right, 0), "∂L/∂X (hatched: padding, cropped)"
+           if (result_kind == "crop").any() else "∂L/∂X", font)
     _outline(ax, [(0, 0)], (right, 0), EDGES["F"])
     ax.annotate("", xy=(right - 0.2, -0.5), xytext=(spread.shape[1] + 0.2, -0.5),
                 arrowprops=dict(arrowstyle="->", color="#555555"))
@@ -185,6 +217,13 @@ def full_convolution(report: dict, path: str) -> str:
             "over the spread ∂L/∂O at stride 1; the first window gives the top-left cell",
             fontsize=9, va="top")
     return _finish(plt, fig, ax, path)
+
+
+def spread_title(kinds: np.ndarray) -> str:
+    """Name only the kinds of zeros the spread ∂L/∂O has: gaps (stride > 1), padding (k > 1)."""
+    present = [text for kind, text in (("gap", "gaps (white)"), ("pad", "padding (grey)"))
+               if (kinds == kind).any()]
+    return "∂L/∂O" + (": " + ", ".join(present) if present else "")
 
 
 def graph(report: dict, path: str) -> str:

@@ -1,4 +1,5 @@
-"""Render an explanation (the dict from ``report.build``) as text, Markdown, HTML or JSON."""
+"""Render an explanation (the dict from ``report.build``) as text, Markdown, HTML or JSON; HTML is
+the interactive page of ``page.py`` with the printed derivation and its figures below it."""
 
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ def to_text(report: dict) -> str:
                                                           subsequent_indent="   ")
         out += [""] + ["   " + line for line in body.split("\n")] + [""]
     out += [f"{3 + len(SECTIONS) + 2}. Verified", ""]
-    out += ["   " + line for line in _verified(report).split("\n")]
+    for line in _verified(report).split("\n"):
+        out += textwrap.wrap(line, 96, initial_indent="   ", subsequent_indent="     ")
     return "\n".join(out) + "\n"
 
 
@@ -137,7 +139,15 @@ def to_markdown(report: dict, figures: dict[str, str] | None = None) -> str:
 
 
 def to_html(report: dict, figure_files: dict[str, str] | None = None) -> str:
-    """A self-contained page: the figures are embedded as base64 PNG."""
+    """The interactive page (``page.to_page``) with the printed derivation and its figures,
+    embedded as base64 PNG, below it: one self-contained file."""
+    from .page import to_page  # noqa: PLC0415
+
+    return to_page(report, static_html(report, figure_files))
+
+
+def static_html(report: dict, figure_files: dict[str, str] | None = None) -> str:
+    """The printed derivation as HTML: the text report's sections and the figures."""
     figure_files = figure_files or {}
 
     def img(name: str) -> str:
@@ -153,8 +163,7 @@ def to_html(report: dict, figure_files: dict[str, str] | None = None) -> str:
         return "<pre>" + html.escape("\n".join(lines)) + "</pre>"
 
     chain = report["chain_rule"]
-    parts = [f"<h1>convgrad explain — {html.escape(report['title'])}</h1>",
-             "<h2>The chain rule on f = (x + y)·z</h2>", img("graph"), pre([chain["drawing"]]),
+    parts = ["<h2>The chain rule on f = (x + y)·z</h2>", img("graph"), pre([chain["drawing"]]),
              "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in chain["steps"]) + "</ul>",
              "<h2>Shapes</h2>", "<ul>" + "".join(f"<li>{html.escape(g)}</li>"
                                                  for g in _geometry_lines(report)) + "</ul>"]
@@ -169,15 +178,11 @@ def to_html(report: dict, figure_files: dict[str, str] | None = None) -> str:
         parts += [f"<h2>{html.escape(title)}</h2>", f"<p>{html.escape(head)}</p>"]
         parts += [img(name) for name in (["flipped_filter", "full_convolution"] if i else [])]
         parts.append(pre(body.split("\n")))
-    parts += ["<h2>Verified</h2>", pre(_verified(report).split("\n"))]
-    style = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;"
-             "padding:0 1rem;color:#222}pre{background:#f6f6f4;padding:.8rem;overflow-x:auto;"
-             "font-size:.9rem}img{max-width:100%}figure{margin:1rem 0}"
-             "figcaption{color:#555;font-size:.9rem}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>convgrad explain — {html.escape(report['title'])}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(p for p in parts if p)
-            + "\n</body></html>\n")
+    # a list that wraps, not a <pre> line wider than the page
+    parts += ['<h2>Verified</h2><ul class="verified">'
+              + "".join(f"<li>{html.escape(line)}</li>" for line in _verified(report).split("\n"))
+              + "</ul>"]
+    return "\n".join(p for p in parts if p)
 
 
 def write(report: dict, fmt: str, folder: str) -> list[str]:

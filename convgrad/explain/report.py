@@ -102,6 +102,7 @@ def build(config: ExplainConfig, max_equations: int = DEFAULT_MAX_EQUATIONS,
                      "numeric": bool(max(errors.values()) < 1e-10)},
         "numeric_errors": errors,
         "_derivation": der,
+        "_seed": seed,                    # the page's example numbers come from it too
     }
 
 
