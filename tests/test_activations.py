@@ -1,8 +1,10 @@
 """Every activation against torch: values, dtypes, first and second derivatives (check_op), the
-NaN/inf/tail grid, signatures, reprs, in-place semantics, rrelu's noise, the softmax warning."""
+NaN/inf/tail grid, signatures, reprs, in-place semantics, rrelu's noise, the softmax warning;
+the compiled kernels (activation_kernels) against torch and the NumPy path."""
 
 import inspect
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -11,6 +13,9 @@ from helpers import check_op, import_torch
 import convgrad as cg
 import convgrad.nn as nn
 import convgrad.nn.functional as F
+from convgrad.engine.settings import settings
+from convgrad.functional import activation_kernels
+from convgrad.ops import jit
 
 torch = import_torch()
 tF = torch.nn.functional  # noqa: N816
@@ -428,3 +433,135 @@ def test_integer_inputs_follow_torch():
         assert got.dtype == want.dtype, fn
         np.testing.assert_allclose(got, want, rtol=1e-6)
     assert F.softmax(ints, 0, dtype=cg.float64).dtype == np.float64
+
+
+# -------------------------------------------------------------------- the compiled kernels
+# relu, leaky_relu (rrelu's evaluation), sigmoid and tanh by activation_kernels: the same
+# values and gradients as torch and as the NumPy path — first order by the fused backward
+# (create_graph=False), by the composed one (create_graph=True), second order — on data
+# holding the extreme grid (NaN, ±inf, ±0), out of place and in place.
+KERNEL_CALLS = {"relu": {}, "leaky_relu": {"negative_slope": 0.2},
+                "leaky_relu_negative": {"negative_slope": -1.5},
+                "leaky_relu_flat": {"negative_slope": 0.0}, "rrelu": {}, "sigmoid": {},
+                "tanh": {}}
+HAS_INPLACE = ("relu", "leaky_relu", "rrelu")
+
+
+@contextmanager
+def activation_path(name: str):
+    """The NumPy path (jit off) or the kernels at every size."""
+    if name == "numpy":
+        with settings(jit=False):
+            yield
+        return
+    if not jit.available():
+        pytest.skip("numba is not installed or CONVGRAD_JIT=0")
+    with activation_kernels.min_elements(0):
+        yield
+
+
+def _activation_run(lib, name, x, g, inplace, create_graph):
+    base = name.split("_negative")[0].split("_flat")[0]
+    fn, opts = getattr(F if lib is cg else tF, base), KERNEL_CALLS[name]
+    new = (lambda a, **kw: cg.tensor(a, **kw)) if lib is cg else \
+        (lambda a, **kw: torch.tensor(a, **kw))
+    xs = new(x, requires_grad=True)
+    h = xs * 1
+    if lib is cg and inplace:
+        y = fn(h, inplace=True, **opts)
+        assert y is h
+    else:           # (torch refuses a negative slope's in-place backward: out of place there)
+        y = fn(h, **opts)
+    grad = cg.grad if lib is cg else torch.autograd.grad
+    (gx,) = grad(y, [xs], new(g), create_graph=create_graph)
+    gg = None
+    if create_graph and gx.requires_grad:
+        v = np.linspace(-1, 1, x.size).reshape(x.shape).astype(x.dtype)
+        (gg,) = grad((gx * new(v)).sum(), [xs], allow_unused=True)
+    arrays = [y, gx, gg]
+    return [None if a is None else a.detach().numpy() for a in arrays]
+
+
+def _assert_close_grid(got, want, dtype, what):
+    if got is None or want is None:
+        assert not np.any(np.nan_to_num(got if got is not None else want)), what
+        return
+    assert got.dtype == want.dtype, what
+    ok = _close(got, want, dtype)
+    assert ok.all(), f"{what}: {got[~ok][:4]} vs {want[~ok][:4]}"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, inplace", [(n, i) for n in KERNEL_CALLS for i in (False, True)
+                                           if not i or n.startswith(HAS_INPLACE)])
+def test_kernels_match_torch_and_the_numpy_path(name, inplace, dtype):
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.standard_normal(278) * 3, GRID]).reshape(4, 75).astype(dtype)
+    x[0, :3] = 0.0
+    g = rng.standard_normal(x.shape).astype(dtype)
+    with np.errstate(all="ignore"):
+        theirs = _activation_run(torch, name, x, g, False, True)
+        with activation_path("kernels"):
+            fast = _activation_run(cg, name, x, g, inplace, False)
+            composed = _activation_run(cg, name, x, g, inplace, True)
+        with activation_path("numpy"):
+            reference = _activation_run(cg, name, x, g, inplace, False)
+    for label, ours in (("fast", fast), ("composed", composed), ("numpy path", reference)):
+        for what, a, b in zip(("y", "g", "gg"), ours, theirs):
+            if what == "gg" and label != "composed":
+                continue
+            _assert_close_grid(a, b, dtype, f"{name} {label} {what}")
+        np.testing.assert_array_equal(ours[0], fast[0])          # the same values, bit for bit
+
+
+@pytest.mark.parametrize("name", HAS_INPLACE)
+def test_kernels_in_place_without_a_graph(name):
+    x = np.random.default_rng(7).standard_normal((3, 40)) * 3
+    want = getattr(tF, name)(torch.tensor(x), **KERNEL_CALLS[name]).numpy()
+    with activation_path("kernels"):
+        t = cg.tensor(x.copy())
+        version = t._version
+        assert getattr(F, name)(t, inplace=True, **KERNEL_CALLS[name]) is t
+        assert t._version > version
+        a = x.copy()
+        getattr(F, name)(a, inplace=True, **KERNEL_CALLS[name])     # an ndarray changes too
+    np.testing.assert_allclose(t.numpy(), want, rtol=1e-12)
+    np.testing.assert_array_equal(a, t.numpy())
+
+
+def test_kernels_run_from_the_threshold_on_and_are_refused_below_it():
+    if not jit.available():
+        pytest.skip("numba is not installed or CONVGRAD_JIT=0")
+    big = np.zeros(activation_kernels.MIN_ELEMENTS, np.float32)
+    assert activation_kernels.use(big)
+    assert not activation_kernels.use(big[:-1])
+    assert not activation_kernels.use(big[::2])                       # not contiguous
+    assert not activation_kernels.use(big.astype(np.int32))
+    with settings(jit=False):
+        assert not activation_kernels.use(big)
+
+
+def test_the_output_of_a_kernel_relu_changed_in_place_is_refused_at_backward():
+    """relu's backward reads its output (as torch's), so changing it in place is refused."""
+    with activation_path("kernels"):
+        x = cg.tensor(np.random.default_rng(8).standard_normal(50), requires_grad=True)
+        y = F.relu(x)
+        y.mul_(2)
+        with pytest.raises(RuntimeError):
+            y.sum().backward()
+
+
+@pytest.mark.parametrize("name", KERNEL_CALLS)
+def test_kernels_in_chunks_on_two_threads_match_the_numpy_path(name):
+    """≥ norm_kernels.SPREAD_ELEMENTS values: chunks shared by two threads."""
+    if not jit.available():
+        pytest.skip("numba is not installed or CONVGRAD_JIT=0")
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((64, 4500)) * 3).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    with settings(threads=2):
+        fast = _activation_run(cg, name, x, g, False, False)
+    with activation_path("numpy"):
+        reference = _activation_run(cg, name, x, g, False, False)
+    np.testing.assert_array_equal(fast[0], reference[0])
+    np.testing.assert_allclose(fast[1], reference[1], rtol=1e-6, atol=1e-7)

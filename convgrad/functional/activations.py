@@ -10,6 +10,12 @@ At a kink the derivative is torch's: the flat side's (e.g. ∂relu6/∂x = 0 at 
 NaN input takes the side that torch's backward kernel gives it. Derivatives of piecewise-linear
 pieces are constant masks, so second derivatives are zero, as in torch. ``inplace=True`` writes
 through ``autograd.modify`` (the input is returned; a leaf requiring grad is refused).
+
+relu, leaky_relu (and rrelu's evaluation), sigmoid and tanh run on ``activation_kernels``
+(numba, one pass each way, on the cores) for large float arrays: their backwards read the saved
+output (as torch's), so an in-place relu or leaky_relu (slope ≥ 0) needs no copy of its
+input; with ``create_graph`` the backward is Tensor ops. sigmoid and tanh are redefined here
+for that (``activations_more``'s are their small-array path).
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import warnings
 import numpy as np
 
 from .. import random
-from ..autograd import Tensor, astype, make
+from ..autograd import Tensor, astype, make, modify
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.trace import traced
 from ..creation import _dtype
 from ..methods import elementwise
 from ..methods.elementwise import log
 from ..semantics import normalize_dim
+from . import activation_kernels as kernels
 from . import activations_more, checks
 from .activations_more import *  # noqa: F403
 from .activations_more import activation_input, apply
@@ -47,7 +55,23 @@ def _masked(x: Tensor, values: np.ndarray, slope: np.ndarray, op: str) -> Tensor
 def relu(input, inplace: bool = False) -> Tensor:
     """``max(x, 0)``; NaN stays NaN; ∂/∂x = 1 for x > 0 (and NaN), else 0."""
     x, inplace = activation_input("relu", input, inplace, "fiu")
-    return apply("relu", x, elementwise.relu, inplace)
+    if not kernels.use(x.array):
+        return apply("relu", x, elementwise.relu, inplace)
+    if not inplace:
+        return _relu(x)
+    # the backward reads only the output: no snapshot of the overwritten input
+    return modify(x, _relu, "relu_", reads_self=False, fast=lambda a: kernels.relu(a, a))
+
+
+def _relu(x: Tensor) -> Tensor:
+    """relu by the kernels: y in one pass, ∂x = g where y ≠ 0 from the saved y (as torch)."""
+    y = kernels.relu(x.array)
+
+    def backward(g):
+        if is_grad_enabled():
+            return (g * Tensor.wrap((y != 0).astype(y.dtype)),)
+        return (Tensor.wrap(kernels.relu_grad(y, g.array)),)
+    return make(y, (x,), backward, "relu", saves_output=True)
 
 
 def _hardtanh(x: Tensor, low: float, high: float, op: str) -> Tensor:
@@ -92,7 +116,29 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
 
 
 def _leaky(x: Tensor, slope: float) -> Tensor:
-    return x * Tensor.wrap(np.where(x.array > 0, 1.0, slope).astype(x.dtype))
+    """x·(1 where x > 0, else the slope): by the kernels where they run (one pass each way;
+    the backward's mask from the output for a slope ≥ 0, from the input otherwise)."""
+    if not kernels.use(x.array):
+        return x * Tensor.wrap(np.where(x.array > 0, 1.0, slope).astype(x.dtype))
+    y = kernels.leaky(x.array, slope)
+    from_output = slope >= 0
+
+    def backward(g):
+        r = y if from_output else x.array
+        if is_grad_enabled():
+            return (g * Tensor.wrap(np.where(r > 0, 1.0, slope).astype(y.dtype)),)
+        return (Tensor.wrap(kernels.leaky_grad(r, g.array, slope)),)
+    return make(y, (x,), backward, "leaky_relu", saves_output=from_output)
+
+
+def _leaky_apply(op: str, x: Tensor, slope: float, inplace: bool) -> Tensor:
+    """``_leaky``, or written into x (no snapshot of x where the backward reads the output)."""
+    if not inplace:
+        return _leaky(x, slope)
+    if not kernels.use(x.array):
+        return apply(op, x, lambda v: _leaky(v, slope), inplace)
+    return modify(x, lambda v: _leaky(v, slope), f"{op}_", reads_self=slope < 0,
+                  fast=lambda a: kernels.leaky(a, slope, a))
 
 
 @traced("leaky_relu")
@@ -100,7 +146,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Te
     """``x`` for x > 0, ``negative_slope·x`` otherwise."""
     x, inplace = activation_input("leaky_relu", input, inplace)
     slope = checks.real("leaky_relu", "negative_slope", negative_slope)
-    return apply("leaky_relu", x, lambda v: _leaky(v, slope), inplace)
+    return _leaky_apply("leaky_relu", x, slope, inplace)
 
 
 @traced("prelu")
@@ -146,13 +192,42 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         raise ValueError(f"rrelu: Lower bound should be less than or equal to the upper bound, "
                          f"got lower={lower}, upper={upper}")
     if not training:
-        return apply("rrelu", x, lambda v: _leaky(v, (lower + upper) / 2), inplace)
+        return _leaky_apply("rrelu", x, (lower + upper) / 2, inplace)
 
     def fn(v: Tensor) -> Tensor:
         noise = random.generator().uniform(lower, upper, v.shape)
         noise = np.where(v.array <= 0, noise, 1.0).astype(v.dtype)
         return v * Tensor.wrap(noise)
     return apply("rrelu", x, fn, inplace)
+
+
+def sigmoid(input) -> Tensor:
+    """``σ(x) = 1/(1 + e^−x)`` (``activations_more.sigmoid``'s values); where the kernels run,
+    its backward g·(1 − σ)·σ is one pass."""
+    x = checks.tensor("sigmoid", "input", input, "fiub")
+    if not kernels.use(x.array):
+        return elementwise.sigmoid(x)
+    y = elementwise.sigmoid(Tensor.wrap(x.array)).array
+    return _smooth(x, y, "sigmoid", kernels.sigmoid_grad, lambda g, out: g * out * (1 - out))
+
+
+def tanh(input) -> Tensor:
+    """``tanh x`` (NumPy's); where the kernels run, its backward g·(1 − y²) is one pass."""
+    x = checks.tensor("tanh", "input", input, "fiub")
+    if not kernels.use(x.array):
+        return elementwise.tanh(x)
+    return _smooth(x, np.tanh(x.array), "tanh", kernels.tanh_grad,
+                   lambda g, out: g * (1 - out * out))
+
+
+def _smooth(x: Tensor, y: np.ndarray, op: str, fused, composed) -> Tensor:
+    """A node of value y whose backward, a function of the output, is ``fused(y, g)`` (one
+    pass), or ``composed(g, out)`` in Tensor ops under create_graph (any order)."""
+    out = make(y, (x,), None, op, saves_output=True)
+    if out._requires_grad:
+        out._backward = lambda g: ((composed(g, out),) if is_grad_enabled() else
+                                   (Tensor.wrap(fused(y, g.array)),))
+    return out
 
 
 def _hardswish(x: Tensor) -> Tensor:

@@ -16,13 +16,17 @@ Backward, in closed form (n = P·L values per statistic, g̃ = g ⊙ γ):
 
     ∂x = σ̂·(g̃ − mean(g̃) − x̂·mean(g̃·x̂)),  ∂γ = Σ g·x̂,  ∂β = Σ g.
 
-The first-order backward is fused NumPy; with ``create_graph`` the same formula runs in Tensor
+Two first-order paths compute this: the compiled kernels of ``norm_kernels`` (numba, from
+16 K values on: one pass over memory for y, one for the backward's sums and one for ∂x,
+float64 sums, chunks of K shared by the cores; the backward reads x and μ, σ̂, as torch's
+does), else fused NumPy (it saves x̂). With ``create_graph`` the same formula runs in Tensor
 ops over graph nodes for x̂ and σ̂ (their own backwards are closed forms too:
 ∂σ̂/∂x = −σ̂²·x̂/n), so any order of derivative follows torch.
 
 Batch norm, training: the running statistics move by ``momentum``:
 ``r ← (1 − m)·r + m·stat`` (the running variance takes the unbiased σ²·n/(n − 1)). Evaluation:
-μ, σ² are the running statistics and y = x·(γσ̂) + (β − μγσ̂).
+μ, σ² are the running statistics and y = x·(γσ̂) + (β − μγσ̂) (one compiled pass where the
+kernels run, else Tensor ops).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import make
 from ..autograd.trace import traced
 from ..ops.geometry import check_arrays
-from . import checks
+from . import checks, norm_kernels
 
 __all__ = ["batch_norm"]
 
@@ -95,14 +99,28 @@ def _stat_nodes(x: Tensor, xh3: np.ndarray, rstd3: np.ndarray) -> tuple[Tensor, 
     return nodes[0], nodes[1]
 
 
+def _gamma_table(stats_shape: tuple[int, int, int], affine_shape: tuple[int, int, int]
+                 ) -> tuple[int, int] | None:
+    """γ's (K_γ, L_γ) table for the kernels (``norm_kernels``): a run of A₂ values of the (P, K,
+    L) view shares one γ, so L_γ = L/A₂ and K_γ = A₁/L_γ; None where the views do not nest."""
+    length, a1, a2 = stats_shape[2], affine_shape[1], affine_shape[2]
+    if a2 == 0 or length % a2 or a1 % max(length // a2, 1):
+        return None
+    return a1 // max(length // a2, 1), max(length // a2, 1)
+
+
 def normalize(x: Tensor, stats_shape: tuple[int, int, int], weight: Tensor | None,
               bias: Tensor | None, affine_shape: tuple[int, int, int], eps: float,
               op: str = "native_norm") -> tuple[Tensor, np.ndarray, np.ndarray]:
     """The fused core: x standardised over axes (0, 2) of its (P, K, L) view ``stats_shape``,
-    then γ, β (one per A₁ of the (A₀, A₁, A₂) view ``affine_shape``) applied.
+    then γ, β (one per A₁ of the (A₀, A₁, A₂) view ``affine_shape``) applied — by the compiled
+    kernels (``norm_kernels``) where they run, else in NumPy.
 
     Returns y (x's shape), and the per-K mean and biased variance as arrays (for running
     statistics)."""
+    table = _gamma_table(stats_shape, affine_shape)
+    if table is not None and norm_kernels.use(x.array.size, x.dtype):
+        return _compiled(x, stats_shape, weight, bias, affine_shape, table, eps, op)
     p, k, length = stats_shape
     n = p * length
     x3 = x.array.reshape(stats_shape)
@@ -127,11 +145,11 @@ def normalize(x: Tensor, stats_shape: tuple[int, int, int], weight: Tensor | Non
         if w is not None and b is not None:
             y += b
     parents = tuple(t for t in (x, weight, bias) if t is not None)
-    cache: list = []
+    nodes = _lazy_nodes(x, lambda: (xh3, rstd3))
 
     def backward(g):
         if is_grad_enabled():
-            return _graph_backward(g)
+            return _graph_grads(g, x, weight, bias, stats_shape, affine_shape, nodes())
         ga = g.array.reshape(affine_shape)
         xa = xh3.reshape(affine_shape)
         if shared:                                  # Σg, Σg·x̂ once, for ∂x, ∂γ and ∂β
@@ -149,28 +167,73 @@ def normalize(x: Tensor, stats_shape: tuple[int, int, int], weight: Tensor | Non
             grads.append(Tensor.wrap(sb.reshape(bias.shape)))
         return tuple(grads)
 
-    def _graph_backward(g):
-        if not cache:
-            cache.extend(_stat_nodes(x, xh3, rstd3))
-        xh, rstd = cache
-        ga = g.reshape(affine_shape)
-        xa = xh.reshape(affine_shape)
-        gt = ga if weight is None else ga * weight.reshape(view)
-        grads = [_graph_dx(gt.reshape(stats_shape), xh, rstd).reshape(x.shape)]
-        if weight is not None:
-            grads.append((ga * xa).sum(dim=(0, 2)).reshape(weight.shape))
-        if bias is not None:
-            grads.append(ga.sum(dim=(0, 2)).reshape(bias.shape))
-        return tuple(grads)
-
     out = make(y.reshape(x.shape), parents, backward, op, saves_output=y is xh3)
     return out, mean, var
+
+
+def _compiled(x: Tensor, stats_shape: tuple[int, int, int], weight: Tensor | None,
+              bias: Tensor | None, affine_shape: tuple[int, int, int], table: tuple[int, int],
+              eps: float, op: str) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """``normalize`` by the kernels: one pass for y, one for the first-order backward (which
+    reads x and the float64 μ, σ̂, not a saved x̂); the statistics are float64."""
+    x3 = x.array.reshape(stats_shape)
+    w = None if weight is None else weight.array
+    y, mean, var, rstd = norm_kernels.forward(x3, eps, w, None if bias is None else bias.array,
+                                              table, x.array.shape)
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    dtype, k = x.dtype, stats_shape[1]
+    nodes = _lazy_nodes(x, lambda: (((x3 - mean.reshape(1, k, 1)) * rstd.reshape(1, k, 1))
+                                    .astype(dtype), rstd.astype(dtype).reshape(1, k, 1)))
+
+    def backward(g):
+        if is_grad_enabled():
+            return _graph_grads(g, x, weight, bias, stats_shape, affine_shape, nodes())
+        dx, sb, sw = norm_kernels.backward(x3, g.array.reshape(stats_shape), mean, rstd, w,
+                                           table, x.array.shape if x.requires_grad else None)
+        grads = [None if dx is None else Tensor.wrap(dx)]
+        if weight is not None:
+            grads.append(Tensor.wrap(np.array(sw.reshape(weight.shape), dtype)))
+        if bias is not None:
+            grads.append(Tensor.wrap(np.array(sb.reshape(bias.shape), dtype)))
+        return tuple(grads)
+
+    return make(y, parents, backward, op), mean, var
+
+
+def _lazy_nodes(x: Tensor, arrays):
+    """A function giving the graph nodes x̂, σ̂ on x (made on first use, from ``arrays()``)."""
+    cache: list = []
+
+    def nodes() -> tuple[Tensor, Tensor]:
+        if not cache:
+            cache.extend(_stat_nodes(x, *arrays()))
+        return cache[0], cache[1]
+    return nodes
+
+
+def _graph_grads(g: Tensor, x: Tensor, weight: Tensor | None, bias: Tensor | None,
+                 stats_shape: tuple[int, int, int], affine_shape: tuple[int, int, int],
+                 nodes: tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
+    """The backward in Tensor ops over the nodes x̂, σ̂ (with create_graph: differentiable)."""
+    xh, rstd = nodes
+    ga = g.reshape(affine_shape)
+    xa = xh.reshape(affine_shape)
+    gt = ga if weight is None else ga * weight.reshape((1, affine_shape[1], 1))
+    grads = [_graph_dx(gt.reshape(stats_shape), xh, rstd).reshape(x.shape)]
+    if weight is not None:
+        grads.append((ga * xa).sum(dim=(0, 2)).reshape(weight.shape))
+    if bias is not None:
+        grads.append(ga.sum(dim=(0, 2)).reshape(bias.shape))
+    return tuple(grads)
 
 
 def affine_stats(x: Tensor, mean: np.ndarray, var: np.ndarray, weight: Tensor | None,
                  bias: Tensor | None, view: tuple[int, ...], eps: float) -> Tensor:
     """Normalisation by given statistics (evaluation): y = x·(γσ̂) + (β − μγσ̂), per channel;
-    differentiable in x, γ, β by the Tensor ops it is made of."""
+    differentiable in x, γ, β by the Tensor ops it is made of (or, where the kernels run, one
+    pass of ``norm_kernels.scale_shift``, its backward in closed form)."""
+    if norm_kernels.use(x.array.size, x.dtype):
+        return _compiled_affine(x, mean, var, weight, bias, eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         rstd = (1.0 / np.sqrt(var + var.dtype.type(eps))).astype(var.dtype)
     scale = Tensor.wrap(rstd) if weight is None else weight * Tensor.wrap(rstd)
@@ -178,6 +241,47 @@ def affine_stats(x: Tensor, mean: np.ndarray, var: np.ndarray, weight: Tensor | 
     if bias is not None:
         shift = shift + bias
     return x * scale.reshape(view) + shift.reshape(view)
+
+
+def _compiled_affine(x: Tensor, mean: np.ndarray, var: np.ndarray, weight: Tensor | None,
+                     bias: Tensor | None, eps: float) -> Tensor:
+    """``affine_stats`` by the kernels: y = x·a + b per channel, a = γσ̂, b = β − μa (float64);
+    ∂x = g·a, ∂γ = Σ g·(x − μ)σ̂, ∂β = Σ g (in Tensor ops under create_graph)."""
+    n, c = x.shape[0], x.shape[1]
+    x3 = x.array.reshape(n, c, -1)
+    mean = np.array(mean, dtype=np.float64)               # copies: the running statistics
+    with np.errstate(divide="ignore", invalid="ignore"):  # may change before the backward
+        rstd = 1.0 / np.sqrt(np.array(var, dtype=np.float64) + eps)
+        a = rstd if weight is None else rstd * weight.array
+        b = -mean * a if bias is None else bias.array - mean * a
+    y = norm_kernels.scale_shift(x3, a, b, x.array.shape)
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    dtype, view = x.dtype, (1, c, 1)
+
+    def backward(g):
+        if is_grad_enabled():
+            g3 = g.reshape(x3.shape)
+            rs = Tensor.wrap(rstd.astype(dtype)).reshape(view)
+            scale = rs if weight is None else weight.reshape(view) * rs
+            grads = [(g3 * scale).reshape(x.shape)]
+            if weight is not None:
+                xh = (x.reshape(x3.shape) - Tensor.wrap(mean.astype(dtype)).reshape(view)) * rs
+                grads.append((g3 * xh).sum(dim=(0, 2)))
+            if bias is not None:
+                grads.append(g3.sum(dim=(0, 2)))
+            return tuple(grads)
+        g3 = g.array.reshape(x3.shape)
+        grads = [Tensor.wrap(norm_kernels.scale_shift(g3, a, np.zeros(c), x.array.shape))
+                 if x.requires_grad else None]
+        if weight is not None or bias is not None:
+            _, sb, sw = norm_kernels.backward(x3, g3, mean, rstd, None, (c, 1), None)
+            if weight is not None:
+                grads.append(Tensor.wrap(np.array(sw.reshape(c), dtype)))
+            if bias is not None:
+                grads.append(Tensor.wrap(np.array(sb.reshape(c), dtype)))
+        return tuple(grads)
+
+    return make(y, parents, backward, "native_batch_norm")
 
 
 def parameters(op: str, x, **given) -> tuple[Tensor, dict]:

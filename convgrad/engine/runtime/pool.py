@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -111,6 +112,30 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     for f in futures:
         f.result()
     return out
+
+
+def spread(run: Callable[[int], None], count: int) -> None:
+    """``run(i)`` for every i < count, by this thread and up to ``threads − 1`` helpers taking
+    chunks in turn from a shared counter (``run`` must release the GIL to gain anything); a
+    helper still queued when the chunks run out is cancelled, one that started is waited for."""
+    helpers = min(threads() - 1, count - 1)
+    if helpers <= 0:
+        for i in range(count):
+            run(i)
+        return
+    taken = itertools.count()               # (next() is atomic: one chunk per taker)
+
+    def work() -> None:
+        i = next(taken)
+        while i < count:
+            run(i)
+            i = next(taken)
+    pool = _executor(helpers)
+    futures = [pool.submit(work) for _ in range(helpers)]
+    work()
+    for f in futures:
+        if not f.cancel():
+            f.result()
 
 
 def over_shares(run: Callable[[int, int], None], count: int, work: int) -> None:
