@@ -89,6 +89,8 @@ def test_output_paths_are_checked_before_any_work(tmp_path, capsys, no_work, arg
     (["explain", "--out", "d"], "matplotlib", 'needs matplotlib: pip install "convgrad[explain]"'),
     (["bench", "--plot", "p.png"], "matplotlib", 'needs matplotlib: pip install "convgrad[plot]"'),
     (["bench", "--compare", "torch"], "torch", 'needs PyTorch: pip install "convgrad[bench]"'),
+    (["bench", "--networks", "lenet5", "--compare", "torch"], "torch",
+     'needs PyTorch: pip install "convgrad[bench]"'),
     (["train"], "sklearn", 'needs scikit-learn: pip install "convgrad[data]"'),
 ])
 def test_a_missing_optional_dependency_names_its_extra(capsys, monkeypatch, no_work, argv,
@@ -204,3 +206,25 @@ def test_bench_explain_prints_the_plans_without_timing(capsys, monkeypatch):
     assert out.startswith("== conv1d (float64) ==")
     for part in ("forward: ", "input gradient: ", "weight gradient: ", "not fft"):
         assert part in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--networks", "alexnet"], "unknown network 'alexnet'; choose from mnist, resnet8"),
+    (["--networks", "--plot", "p.png"], "--plot applies to the configurations, not to "
+                                        "--networks"),
+    (["--networks", "lenet5", "--steps", "0"], "expected a positive integer"),
+])
+def test_bench_networks_refuses_bad_arguments_before_any_work(capsys, no_work, argv, message):
+    assert message in fails(capsys, ["bench", *argv], "bench")
+
+
+def test_bench_networks_times_convgrad_alone_without_compare(capsys, tmp_path):
+    """Without --compare torch only convgrad runs (torch's columns stay empty)."""
+    import json
+
+    out = tmp_path / "rows.json"
+    assert main(["bench", "--networks", "lenet5", "--steps", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "## float32" in text and "| lenet5 | 64 |" in text and "| – | – |" in text
+    (row,) = json.loads(out.read_text())
+    assert row["network"] == "lenet5" and row["convgrad_ms"] > 0 and "torch_ms" not in row

@@ -1,7 +1,8 @@
 """Autograd: tensors that remember how they were made, and the chain rule over that graph
-(torch.autograd's names: ``grad``, ``backward``, ``Function``, ``gradcheck``)."""
+(torch.autograd's names: ``grad``, ``backward``, ``Function``, ``gradcheck``; ``profiler``:
+per-op time of a forward and backward, ``with profiler.profile() as prof: …``)."""
 
-from . import function  # noqa: F401  (torch.autograd.function.once_differentiable)
+from . import function, profiler  # noqa: F401  (torch.autograd.function, .profiler)
 from .engine import backward, grad
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -11,4 +12,4 @@ from .tensor import Size, Tensor, astype, make  # noqa: I001  (before Function a
 
 __all__ = ["Tensor", "Size", "make", "astype", "modify", "grad", "backward", "no_grad",
            "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled", "Function",
-           "function", "gradcheck", "gradgradcheck"]
+           "function", "profiler", "gradcheck", "gradgradcheck"]

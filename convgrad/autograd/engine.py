@@ -12,6 +12,8 @@ import numpy as np
 
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor
+from .trace import run_backward
+from .trace import state as _tracing
 
 _TORCH_NAMES = {"add": "Add", "sub": "Sub", "rsub": "RsubBackward1", "mul": "Mul", "div": "Div",
                 "neg": "Neg", "pow": "Pow", "matmul": "Mm", "getitem": "Index",
@@ -112,7 +114,7 @@ def _run(roots, seeds, create_graph: bool, retain_graph: bool):
             if node._backward is None:
                 continue
             _check_versions(node)
-            parent_grads = node._backward(g)
+            parent_grads = run_backward(node, g) if _tracing[0] else node._backward(g)
             if not retain_graph:
                 node._backward = _freed(node._op)
             for parent, pg in zip(node._parents, parent_grads):

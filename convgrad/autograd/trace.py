@@ -11,6 +11,11 @@ While a tracer is active (``tracing(t)``), every op output reaches it once:
 
 Nothing is recorded (and the cost is one global lookup per op) while no tracer is active.
 
+A profiler (``convgrad.autograd.profiler``) listens at the same places, through
+``_local.profiler``: ``make``'s report (``profiler.op(op)``), each ``@traced`` call
+(``profiler.region(kind, fn, args, kwargs)`` runs it) and each backward node the engine runs
+(``run_backward``); ``state`` counts it too, so the cost while none is active is unchanged.
+
 >>> import numpy as np
 >>> from .tensor import Tensor
 >>> class Names:
@@ -38,10 +43,11 @@ from typing import Any, Callable
 
 class _Local(threading.local):
     tracer: Any = None
+    profiler: Any = None
 
 
 _local = _Local()
-state = [0]          # how many threads are tracing: ``make`` reads only this while none is
+state = [0]          # how many tracers and profilers are active: ``make`` reads only this
 
 
 def active() -> Any:
@@ -73,6 +79,12 @@ def traced(kind: str) -> Callable[[Callable], Callable]:
         def call(*args, **kwargs):
             if not state[0]:                  # nothing traces anywhere: the common case
                 return fn(*args, **kwargs)
+            profiler = _local.profiler
+            if profiler is not None and not profiler.depth:
+                return profiler.region(kind, record, args, kwargs)
+            return record(*args, **kwargs)
+
+        def record(*args, **kwargs):
             tracer = _local.tracer
             if tracer is None or tracer.depth:
                 return fn(*args, **kwargs)
@@ -99,6 +111,18 @@ def report_op(out, parents, op: str) -> None:
     tracer = _local.tracer
     if tracer is not None and not tracer.depth:
         tracer.op(out, parents, op)
+    profiler = _local.profiler
+    if profiler is not None and not profiler.depth:
+        profiler.op(op)
+
+
+def run_backward(node, g):
+    """The engine's call of ``node._backward(g)`` while ``state`` is set (a profiler times it
+    as one op)."""
+    profiler = _local.profiler
+    if profiler is None or profiler.depth:
+        return node._backward(g)
+    return profiler.backward(node, g)
 
 
 def report_inplace(target, new) -> None:

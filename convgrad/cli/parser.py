@@ -110,7 +110,13 @@ def _bench(commands) -> None:
                     "with --compare torch the time ratio to PyTorch (CPU).")
     bench.add_argument("--configs", nargs="+", metavar="NAME", help="a subset (default: all)")
     bench.add_argument("--dtype", nargs="+", choices=("float32", "float64"),
-                       default=["float32", "float64"])
+                       help="default: both; float32 with --networks")
+    bench.add_argument("--networks", nargs="*", metavar="NAME",
+                       help="time whole training steps of these networks instead (mnist, "
+                            "resnet8, dcgan, lenet5, mobilenet; none named: all) — "
+                            "benchmarks/bench_networks.py of a source checkout")
+    bench.add_argument("--steps", type=_positive_int, default=10,
+                       help="with --networks: timed training steps per network (median)")
     bench.add_argument("--compare", choices=("torch",), help="also time PyTorch, interleaved")
     bench.add_argument("--repeat", type=_positive_int, default=5,
                        help="interleaved rounds (each case runs back to back for 0.2 s per round)")
