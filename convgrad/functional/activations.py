@@ -30,12 +30,12 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.trace import traced
 from ..creation import _dtype
 from ..methods import elementwise
-from ..methods.elementwise import log
 from ..semantics import normalize_dim
 from . import activation_kernels as kernels
 from . import activations_more, checks
 from .activations_more import *  # noqa: F403
 from .activations_more import activation_input, apply
+from .losses_fused import log_softmax as _fused_log_softmax
 
 __all__ = ["relu", "relu6", "hardtanh", "threshold", "leaky_relu", "prelu", "rrelu",
            "hardswish", "hardsigmoid", "hardshrink", "softshrink", "softmax", "log_softmax",
@@ -328,8 +328,9 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
 
 @traced("log_softmax")
 def _log_softmax(x: Tensor, axis: int) -> Tensor:
-    shifted, axes = _shifted(x, axis)
-    return shifted - log(elementwise.exp(shifted).sum(axis=axes, keepdims=True))
+    """One fused node (``losses_fused.log_softmax``: the shift, the log-sum-exp and, in the
+    backward, ``g − softmax·Σg`` in one pass each)."""
+    return _fused_log_softmax(x, axis)
 
 
 def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:

@@ -29,7 +29,7 @@ from ..autograd import Tensor, make
 from ..methods.elementwise import where
 from ..methods.indexing import take_along_axis
 from ..ops.geometry import check_arrays
-from . import checks
+from . import checks, losses_fused
 from .activations import log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -71,20 +71,25 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if z.ndim < 1:
         raise ValueError(f"cross_entropy: input must be logits of shape (C,), (N, C) or "
                          f"(N, C, *d), got {z.shape}")
-    logp = log_softmax(z, dim=1)
-    classes = z.shape[1]
     w = _weight("cross_entropy", weight, z)
+    fused, classes = losses_fused.enabled() and z.array.size > 0, z.shape[1]
     if probabilities:                                          # class probabilities
         p = checks.tensor("cross_entropy", "target", target)
         check_arrays("cross_entropy", input=z.array, target=p.array)
+        if fused:
+            return losses_fused.cross_entropy_probabilities(z, p, w, reduction, label_smoothing)
         if label_smoothing:
             p = p * (1 - label_smoothing) + label_smoothing / classes
-        per_class = logp * p
+        per_class = log_softmax(z, dim=1) * p
         if w is not None:
             per_class = per_class * w.reshape(1, -1, *(1,) * (z.ndim - 2))
         losses = -per_class.sum(axis=1)
         return _reduce(losses, reduction, float(losses.numel()) if reduction == "mean" else None)
-    t = _target("cross_entropy", target)
+    t = _class_targets(z, _target("cross_entropy", target), ignore_index)
+    if fused:
+        return losses_fused.cross_entropy_indices(z, t, w, ignore_index, reduction,
+                                                  label_smoothing)
+    logp = log_softmax(z, dim=1)                               # the composed reference path
     nll = nll_loss(logp, t, w, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
         return nll
@@ -116,21 +121,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise ValueError(f"nll_loss: input must be log-probabilities of shape (C,), (N, C) or "
                          f"(N, C, *d), got {logp.shape}")
     w = _weight("nll_loss", weight, logp)
-    expected = logp.shape[:1] + logp.shape[2:]
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must hold integer class indices (expected target "
-                        f"dtype to be Long or Byte), got dtype {t.dtype}")
-    if t.shape != expected:
-        raise ValueError(f"nll_loss: target shape {t.shape} must be input shape {logp.shape} "
-                         f"without the class axis, i.e. {expected} (expected input batch_size "
-                         f"({logp.shape[0]}) to match target batch_size)")
-    classes = logp.shape[1]
+    t = _class_targets(logp, t, ignore_index)
+    if losses_fused.enabled() and logp.array.size > 0:
+        return losses_fused.nll(logp, t, w, ignore_index, reduction)
     keep = t != ignore_index
-    bad = keep & ((t < 0) | (t >= classes))
-    if bad.any():
-        raise IndexError(f"nll_loss: Target {t[bad].flat[0]} is out of bounds: target values "
-                         f"must lie in [0, {classes - 1}] (C={classes}) or equal "
-                         f"ignore_index={ignore_index}")
     safe = np.where(keep, t, 0)
     picked = take_along_axis(logp, np.expand_dims(safe, 1), 1).reshape(t.shape)
     scale = keep.astype(logp.dtype)
@@ -143,6 +137,27 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     if reduction == "mean":
         return _mean_over(-picked, scale, keep, scale.sum())
     return _reduce(-picked * Tensor(scale), reduction, None)
+
+
+def _class_targets(logp: Tensor, t: np.ndarray, ignore_index: int) -> np.ndarray:
+    """Integer class indices (N, *d) in [0, C) or ``ignore_index`` (torch's checks)."""
+    expected = logp.shape[:1] + logp.shape[2:]
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices (expected target "
+                        f"dtype to be Long or Byte), got dtype {t.dtype}")
+    if t.shape != expected:
+        raise ValueError(f"nll_loss: target shape {t.shape} must be input shape {logp.shape} "
+                         f"without the class axis, i.e. {expected} (expected input batch_size "
+                         f"({logp.shape[0]}) to match target batch_size)")
+    classes = logp.shape[1]
+    if t.size == 0 or (t.min() >= 0 and t.max() < classes):   # every index in range
+        return t
+    bad = (t != ignore_index) & ((t < 0) | (t >= classes))
+    if bad.any():
+        raise IndexError(f"nll_loss: Target {t[bad].flat[0]} is out of bounds: target values "
+                         f"must lie in [0, {classes - 1}] (C={classes}) or equal "
+                         f"ignore_index={ignore_index}")
+    return t
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",

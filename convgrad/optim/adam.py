@@ -26,16 +26,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import Tensor
+from . import _foreach
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _addcmul_,
     _buffer,
     _check_betas,
     _check_lr,
     _check_nonneg,
-    _grad,
-    _lerp_,
     _step_tensor,
     _to_scalar,
 )
@@ -43,14 +41,25 @@ from .optimizer import (
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
 
 
-def _decay(p: Tensor, g: np.ndarray, lr: float, wd: float, decoupled: bool) -> np.ndarray:
-    """Weight decay: θ ← θ(1 − γλ) (decoupled) or g + λθ; returns the gradient to use."""
-    if wd != 0:
-        if decoupled:
-            p.array *= 1 - lr * wd
-        else:
-            g = g + wd * p.array
-    return g
+def _moments(opt: Optimizer, a: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
+             lr: float, wd: float, decoupled: bool, maximize: bool, b1: float,
+             b2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The NumPy path's common start: weight decay, m ← lerp(m, d, 1 − β₁), v ← β₂v +
+    (1 − β₂)d²; returns d and two scratch arrays (d may live in the first)."""
+    s0, s1 = _foreach.scratch(opt, a, 2)
+    if wd != 0 and decoupled:
+        a *= 1 - lr * wd
+        wd = 0
+    d = _foreach.direction(g, a, wd, maximize, s0)
+    _foreach.lerp_(m, d, 1 - b1, s1)
+    v *= b2
+    _foreach.addcmul_(v, d, 1 - b2, s1)
+    return d, s0, s1
+
+
+def _decays(lr: float, wd: float, decoupled: bool) -> tuple[float, float]:
+    """The kernels' (coupled λ, decoupled factor δ): (λ, 1) or (0, 1 − γλ)."""
+    return (0.0, 1 - lr * wd) if decoupled and wd != 0 else (wd, 1.0)
 
 
 def _check_common(lr: Any, eps: float, betas: tuple, weight_decay: float) -> None:
@@ -92,8 +101,9 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
             b1, b2 = (_to_scalar(b) for b in group["betas"])
-            amsgrad = group["amsgrad"]
-            for p in self._params_with_grad(group):
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
@@ -104,23 +114,24 @@ class Adam(Optimizer):
                 st = state["step"].array
                 st += 1
                 t = float(st)
-                g = _decay(p, _grad(p, group, group["maximize"]), lr, wd,
-                           group["decoupled_weight_decay"])
-                m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-                _lerp_(m, g, 1 - b1)
-                v *= b2
-                _addcmul_(v, g, 1 - b2)
-                if amsgrad:
-                    vmax = state["max_exp_avg_sq"].array
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                step_size = lr / (1 - b1 ** t)
-                denom = np.sqrt(v)
-                denom /= (1 - b2 ** t) ** 0.5
-                denom += eps
-                np.divide(m, denom, out=denom)
-                denom *= -step_size
-                p.array += denom
+                a, m, v = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+                vmax = state["max_exp_avg_sq"].array if amsgrad else _foreach.unused(a)
+                step_size, bc2s = lr / (1 - b1 ** t), (1 - b2 ** t) ** 0.5
+                if kern is not None:
+                    f = _foreach.flat
+                    c = _foreach.scalars(a, *_decays(lr, wd, decoupled),
+                                         *_foreach.lerp_weights(1 - b1), b2, 1 - b2)
+                    kern.adam(f(a), f(g), f(m), f(v), f(vmax), maximize, *c, amsgrad,
+                              *_foreach.scalars(a, bc2s, eps, -step_size))
+                else:
+                    _, s0, s1 = _moments(self, a, g, m, v, lr, wd, decoupled, maximize, b1, b2)
+                    if amsgrad:
+                        np.maximum(vmax, v, out=vmax)
+                        v = vmax
+                    np.sqrt(v, out=s1)
+                    s1 /= bc2s
+                    s1 += eps
+                    _foreach.addcdiv_(a, m, s1, -step_size, s0)
                 p._vc[0] += 1
         return loss
 
@@ -159,7 +170,8 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
             b1, b2 = group["betas"]
-            for p in self._params_with_grad(group):
+            maximize = group["maximize"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
@@ -167,17 +179,21 @@ class Adamax(Optimizer):
                     state["exp_inf"] = _buffer(p)
                 st = state["step"].array
                 st += 1
-                g = _decay(p, _grad(p, group, group["maximize"]), lr, wd, False)
-                m, u = state["exp_avg"].array, state["exp_inf"].array
-                _lerp_(m, g, 1 - b1)
-                u *= b2
-                a = np.abs(g)
-                a += eps
-                np.maximum(u, a, out=u)
+                a, m, u = p.array, state["exp_avg"].array, state["exp_inf"].array
                 clr = lr / (1 - b1 ** float(st))
-                np.divide(m, u, out=a)
-                a *= -clr
-                p.array += a
+                if kern is not None:
+                    f = _foreach.flat
+                    c = _foreach.scalars(a, wd, *_foreach.lerp_weights(1 - b1), b2, eps, -clr)
+                    kern.adamax(f(a), f(g), f(m), f(u), maximize, *c)
+                else:
+                    s0, s1 = _foreach.scratch(self, a, 2)
+                    d = _foreach.direction(g, a, wd, maximize, s0)
+                    _foreach.lerp_(m, d, 1 - b1, s1)
+                    u *= b2
+                    np.abs(d, out=s1)
+                    s1 += eps
+                    np.maximum(u, s1, out=u)
+                    _foreach.addcdiv_(a, m, u, -clr, s1)
                 p._vc[0] += 1
         return loss
 
@@ -205,8 +221,9 @@ class NAdam(Optimizer):
         for group in self.param_groups:
             lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
             b1, b2 = group["betas"]
-            psi = group["momentum_decay"]
-            for p in self._params_with_grad(group):
+            psi, maximize = group["momentum_decay"], group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
@@ -217,25 +234,26 @@ class NAdam(Optimizer):
                 st += 1
                 t = float(st)
                 bc2 = 1 - b2 ** t
-                g = _decay(p, _grad(p, group, group["maximize"]), lr, wd,
-                           group["decoupled_weight_decay"])
                 mu = b1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
                 mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
                 mu_prod *= mu                       # in the state's own (float32) precision
                 prod = float(mu_prod)
-                m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-                _lerp_(m, g, 1 - b1)
-                v *= b2
-                _addcmul_(v, g, 1 - b2)
-                denom = np.divide(v, bc2)
-                np.sqrt(denom, out=denom)
-                denom += eps
-                upd = np.divide(g, denom)
-                upd *= -lr * (1.0 - mu) / (1.0 - prod)
-                p.array += upd
-                np.divide(m, denom, out=upd)
-                upd *= (-lr * mu_next) / (1.0 - prod * mu_next)
-                p.array += upd
+                s1v = -lr * (1.0 - mu) / (1.0 - prod)
+                s2v = (-lr * mu_next) / (1.0 - prod * mu_next)
+                a, m, v = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+                if kern is not None:
+                    f = _foreach.flat
+                    c = _foreach.scalars(a, *_decays(lr, wd, decoupled),
+                                         *_foreach.lerp_weights(1 - b1), b2, 1 - b2, bc2, eps,
+                                         s1v, s2v)
+                    kern.nadam(f(a), f(g), f(m), f(v), maximize, *c)
+                else:
+                    d, s0, s1 = _moments(self, a, g, m, v, lr, wd, decoupled, maximize, b1, b2)
+                    np.divide(v, bc2, out=s1)
+                    np.sqrt(s1, out=s1)
+                    s1 += eps
+                    _foreach.addcdiv_(a, d, s1, s1v, s0)
+                    _foreach.addcdiv_(a, m, s1, s2v, s0)
                 p._vc[0] += 1
         return loss
 
@@ -260,7 +278,8 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
             b1, b2 = group["betas"]
-            for p in self._params_with_grad(group):
+            maximize, decoupled = group["maximize"], group["decoupled_weight_decay"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
@@ -269,25 +288,28 @@ class RAdam(Optimizer):
                 st = state["step"].array
                 st += 1
                 t = float(st)
-                g = _decay(p, _grad(p, group, group["maximize"]), lr, wd,
-                           group["decoupled_weight_decay"])
-                m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-                _lerp_(m, g, 1 - b1)
-                v *= b2
-                _addcmul_(v, g, 1 - b2)
                 bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-                upd = m / bc1
                 rho_inf = 2 / (1 - b2) - 1
                 rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
-                upd *= lr
-                if rho_t > 5.0:
-                    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                    adaptive = np.sqrt(v)
-                    adaptive += eps
-                    np.divide(bc2 ** 0.5, adaptive, out=adaptive)
-                    upd *= adaptive
-                    upd *= rect
-                p.array -= upd
+                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                                 / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rho_t > 5 else 1
+                a, m, v = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+                if kern is not None:
+                    f = _foreach.flat
+                    c = _foreach.scalars(a, *_decays(lr, wd, decoupled),
+                                         *_foreach.lerp_weights(1 - b1), b2, 1 - b2, bc1, lr)
+                    kern.radam(f(a), f(g), f(m), f(v), maximize, *c, rho_t > 5.0,
+                               *_foreach.scalars(a, rect, bc2 ** 0.5, eps))
+                else:
+                    _, s0, s1 = _moments(self, a, g, m, v, lr, wd, decoupled, maximize, b1, b2)
+                    np.divide(m, bc1, out=s0)
+                    s0 *= lr
+                    if rho_t > 5.0:
+                        np.sqrt(v, out=s1)
+                        s1 += eps
+                        np.divide(bc2 ** 0.5, s1, out=s1)
+                        s0 *= s1
+                        s0 *= rect
+                    a -= s0
                 p._vc[0] += 1
         return loss

@@ -23,15 +23,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import Tensor
+from . import _foreach
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _addcmul_,
     _buffer,
     _check_lr,
     _check_nonneg,
-    _grad,
-    _lerp_,
     _step_tensor,
     _to_scalar,
 )
@@ -42,12 +40,6 @@ __all__ = ["RMSprop", "Adagrad", "Adadelta"]
 def _eps_ok(eps: float) -> None:
     if not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
-
-
-def _decayed(p: Tensor, group: dict[str, Any]) -> np.ndarray:
-    g = _grad(p, group, group["maximize"])
-    wd = group["weight_decay"]
-    return g + wd * p.array if wd != 0 else g
 
 
 class RMSprop(Optimizer):
@@ -73,38 +65,48 @@ class RMSprop(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps = _to_scalar(group["lr"]), group["alpha"], group["eps"]
-            momentum = group["momentum"]
-            for p in self._params_with_grad(group):
+            mu, wd, centered = group["momentum"], group["weight_decay"], group["centered"]
+            maximize = group["maximize"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["square_avg"] = _buffer(p)
-                    if momentum > 0:
+                    if mu > 0:
                         state["momentum_buffer"] = _buffer(p)
-                    if group["centered"]:
+                    if centered:
                         state["grad_avg"] = _buffer(p)
                 state["step"].array += 1
-                g = _decayed(p, group)
-                v = state["square_avg"].array
+                a, v = p.array, state["square_avg"].array
+                ga = state["grad_avg"].array if centered else _foreach.unused(a)
+                buf = state["momentum_buffer"].array if mu > 0 else _foreach.unused(a)
+                if kern is not None:
+                    f = _foreach.flat
+                    c = _foreach.scalars(a, *_foreach.lerp_weights(1 - alpha), eps, mu, -lr)
+                    kern.rmsprop(f(a), f(g), f(v), f(ga), f(buf), maximize,
+                                 *_foreach.scalars(a, wd, alpha, 1 - alpha), centered, *c)
+                    p._vc[0] += 1
+                    continue
+                s0, s1 = _foreach.scratch(self, a, 2)
+                d = _foreach.direction(g, a, wd, maximize, s0)
                 v *= alpha
-                _addcmul_(v, g, 1 - alpha)
-                if group["centered"]:
-                    ga = state["grad_avg"].array
-                    _lerp_(ga, g, 1 - alpha)
-                    avg = v - ga * ga
-                    np.sqrt(avg, out=avg)
+                _foreach.addcmul_(v, d, 1 - alpha, s1)
+                if centered:
+                    _foreach.lerp_(ga, d, 1 - alpha, s1)
+                    np.multiply(ga, ga, out=s1)
+                    np.subtract(v, s1, out=s1)
+                    np.sqrt(s1, out=s1)
                 else:
-                    avg = np.sqrt(v)
-                avg += eps
-                np.divide(g, avg, out=avg)
-                if momentum > 0:
-                    buf = state["momentum_buffer"].array
-                    buf *= momentum
-                    buf += avg
-                    p.array -= lr * buf
+                    np.sqrt(v, out=s1)
+                s1 += eps
+                if mu > 0:
+                    buf *= mu
+                    np.divide(d, s1, out=s1)
+                    buf += s1
+                    np.multiply(buf, lr, out=s1)
+                    a -= s1
                 else:
-                    avg *= -lr
-                    p.array += avg
+                    _foreach.addcdiv_(a, d, s1, -lr, s0)
                 p._vc[0] += 1
         return loss
 
@@ -145,21 +147,25 @@ class Adagrad(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, eps, lr_decay = _to_scalar(group["lr"]), group["eps"], group["lr_decay"]
-            for p in self._params_with_grad(group):
+            wd, maximize = group["weight_decay"], group["maximize"]
+            for p, g, kern in _foreach.items(self, group):
                 if len(self.state[p]) == 0:
                     self._init_state(p)
                 state = self.state[p]
                 st = state["step"].array
                 st += 1
-                g = _decayed(p, group)
                 clr = lr / (1 + (float(st) - 1) * lr_decay)
-                s = state["sum"].array
-                _addcmul_(s, g, 1)
-                std = np.sqrt(s)
-                std += eps
-                np.divide(g, std, out=std)
-                std *= -clr
-                p.array += std
+                a, s = p.array, state["sum"].array
+                if kern is not None:
+                    f = _foreach.flat
+                    kern.adagrad(f(a), f(g), f(s), maximize, *_foreach.scalars(a, wd, eps, -clr))
+                else:
+                    s0, s1 = _foreach.scratch(self, a, 2)
+                    d = _foreach.direction(g, a, wd, maximize, s0)
+                    _foreach.addcmul_(s, d, 1, s1)
+                    np.sqrt(s, out=s1)
+                    s1 += eps
+                    _foreach.addcdiv_(a, d, s1, -clr, s0)
                 p._vc[0] += 1
         return loss
 
@@ -185,26 +191,34 @@ class Adadelta(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, rho, eps = _to_scalar(group["lr"]), group["rho"], group["eps"]
-            for p in self._params_with_grad(group):
+            wd, maximize = group["weight_decay"], group["maximize"]
+            for p, g, kern in _foreach.items(self, group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["square_avg"] = _buffer(p)
                     state["acc_delta"] = _buffer(p)
                 state["step"].array += 1
-                g = _decayed(p, group)
-                v, u = state["square_avg"].array, state["acc_delta"].array
+                a, v, u = p.array, state["square_avg"].array, state["acc_delta"].array
+                if kern is not None:
+                    f = _foreach.flat
+                    kern.adadelta(f(a), f(g), f(v), f(u), maximize,
+                                  *_foreach.scalars(a, wd, rho, 1 - rho, eps, -lr))
+                    p._vc[0] += 1
+                    continue
+                s0, s1, s2 = _foreach.scratch(self, a, 3)
+                d = _foreach.direction(g, a, wd, maximize, s0)
                 v *= rho
-                _addcmul_(v, g, 1 - rho)
-                std = v + eps
-                np.sqrt(std, out=std)
-                delta = u + eps
-                np.sqrt(delta, out=delta)
-                delta /= std
-                delta *= g
+                _foreach.addcmul_(v, d, 1 - rho, s1)
+                np.add(v, eps, out=s1)
+                np.sqrt(s1, out=s1)                   # std = √(v + ε)
+                np.add(u, eps, out=s2)
+                np.sqrt(s2, out=s2)
+                s2 /= s1
+                s2 *= d                               # Δ = √(u + ε)/std·d
                 u *= rho
-                _addcmul_(u, delta, 1 - rho)
-                delta *= -lr
-                p.array += delta
+                _foreach.addcmul_(u, s2, 1 - rho, s1)
+                np.multiply(s2, lr, out=s1)
+                a -= s1
                 p._vc[0] += 1
         return loss

@@ -1,7 +1,8 @@
 r"""``torch.optim.Optimizer``: parameter groups, per-parameter state, state dicts.
 
-Every optimizer here updates ``p.array`` in place with NumPy (no graph is recorded) and bumps
-each updated parameter's version counter once per ``step()``, as one in-place write in torch.
+Every optimizer here updates ``p.array`` in place (no graph is recorded) — by one compiled
+kernel per parameter or NumPy's in-place ufuncs, as ``_foreach`` decides — and bumps each
+updated parameter's version counter once per ``step()``, as one in-place write in torch.
 State tensors (``exp_avg``, ``momentum_buffer``, the 0-d ``step`` …) are convgrad Tensors with
 torch's names, so ``optimizer.state[p]["exp_avg"]`` and ``state_dict()`` read as in torch.
 """
@@ -79,38 +80,15 @@ def _buffer(p: Tensor, fill: float = 0.0) -> Tensor:
     return Tensor.wrap(np.full_like(p.array, fill))
 
 
-def _lerp_(a: np.ndarray, b: np.ndarray, w: float) -> None:
-    """a ← a + w·(b − a) in place (torch's ``lerp_``, with its two branches)."""
-    diff = np.subtract(b, a)
-    if abs(w) < 0.5:
-        diff *= w
-        a += diff
-    else:
-        diff *= 1 - w
-        np.subtract(b, diff, out=a)
-
-
-def _addcmul_(a: np.ndarray, t: np.ndarray, value: float) -> None:
-    """a ← a + value·t·t in place."""
-    sq = np.multiply(t, t)
-    sq *= value
-    a += sq
-
-
-def _grad(p: Tensor, group: dict[str, Any], maximize: bool) -> np.ndarray:
-    """The gradient ndarray, negated for ``maximize`` (never modifies ``p.grad``)."""
-    g = p.grad.array
-    if g.dtype != p.array.dtype:
-        g = g.astype(p.array.dtype)
-    return -g if maximize else g
-
-
 class Optimizer:
     r"""Base class for all optimizers (torch's ``torch.optim.Optimizer``).
 
     ``params``: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter
     groups: ``{"params": [...], "lr": ...}``); ``defaults``: the option values a group gets when
-    it does not name them. Subclasses implement ``step(closure=None)``.
+    it does not name them. Subclasses implement ``step(closure=None)``. Their ``foreach`` and
+    ``fused`` arguments (where torch has them) are accepted with torch's checks and select our
+    implementation, not torch's (``optim._foreach``): ``foreach=False`` the NumPy path,
+    otherwise one compiled kernel per parameter where it applies — the same numbers either way.
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, ParamsT, _check_lr, _check_nonneg, _grad, _to_scalar
+from . import _foreach
+from .optimizer import Optimizer, ParamsT, _check_lr, _check_nonneg, _to_scalar
 
 __all__ = ["SGD"]
 
@@ -58,22 +59,48 @@ class SGD(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, wd = _to_scalar(group["lr"]), _to_scalar(group["weight_decay"])
-            momentum, dampening = group["momentum"], group["dampening"]
-            for p in self._params_with_grad(group):
-                g = _grad(p, group, group["maximize"])
-                if wd != 0:
-                    g = g + wd * p.array
-                if momentum != 0:
+            mu, damp1 = group["momentum"], 1 - group["dampening"]
+            maximize, nesterov = group["maximize"], group["nesterov"]
+            for p, g, kern in _foreach.items(self, group):
+                buf, first = None, False
+                if mu != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
-                    if buf is None:
-                        state["momentum_buffer"] = Tensor.wrap(np.array(g, copy=True))
-                        buf_a = state["momentum_buffer"].array
-                    else:
-                        buf_a = buf.array
-                        buf_a *= momentum
-                        buf_a += (1 - dampening) * g
-                    g = g + momentum * buf_a if group["nesterov"] else buf_a
-                p.array -= lr * g
+                    first = buf is None
+                    if first:
+                        buf = state["momentum_buffer"] = Tensor.wrap(np.empty_like(p.array))
+                if kern is not None:
+                    a = p.array.reshape(-1)
+                    kern.sgd(a, g.reshape(-1),
+                             _foreach.unused(a) if buf is None else buf.array.reshape(-1),
+                             *_foreach.scalars(g, lr, wd, mu, damp1), maximize, mu != 0, first,
+                             nesterov)
+                else:
+                    self._numpy_step(p.array, g, buf, first, lr, wd, mu, damp1, maximize,
+                                     nesterov)
                 p._vc[0] += 1
         return loss
+
+    def _numpy_step(self, a: np.ndarray, g: np.ndarray, buf: Tensor | None, first: bool,
+                    lr: float, wd: float, mu: float, damp1: float, maximize: bool,
+                    nesterov: bool) -> None:
+        s0, s1 = _foreach.scratch(self, a, 2)
+        d = _foreach.direction(g, a, wd, maximize, s0)
+        if buf is not None:
+            b = buf.array
+            if first:
+                np.copyto(b, d)
+            else:
+                b *= mu
+                if damp1 != 1:
+                    np.multiply(d, damp1, out=s1)
+                    b += s1
+                else:
+                    b += d
+            if nesterov:
+                np.multiply(b, mu, out=s1)
+                d = np.add(d, s1, out=s1)
+            else:
+                d = b
+        np.multiply(d, lr, out=s1)
+        a -= s1
