@@ -91,6 +91,14 @@ class Tuning:
     # a share of a compiled elementwise pass (pooling) worth a thread from 2¹⁶ elements: a
     # thread's start ~30 µs, the kernels pass ~1 element per ns (benchmarks/bench_pooling.py)
     thread_elements: int = 2**16
+    # fused kernels from this many values (below, NumPy's passes; the call's fixed cost wins):
+    # activations 2¹⁶ (relu f32 fwd+bwd 16 K values 30 → 27 µs, 64 K 72 → 54), normalisation
+    # 2¹⁴ (BatchNorm2d fwd+bwd 8×8×8×8 95 → 80 µs; from 16 K, not 4 K, so that test_ports' Adam
+    # trajectories keep the NumPy path's rounding on their small layers), an optimizer's group
+    # 2¹⁵ (so that `convgrad train` never compiles) — benchmarks/bench_norm.py, bench_optim.py
+    activation_elements: int = 2**16
+    norm_elements: int = 2**14
+    optim_elements: int = 2**15
     # batch parts on every core from 2²⁴ multiply-adds: resnet_3x3 f32 fwd+bwd 46.8 → 33.9 ms,
     # dilated 17.3 → 12.2, conv3d 33.8 → 28.2 (2aae0a2)
     concurrent_macs: int = 2**24

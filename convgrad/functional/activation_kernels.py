@@ -22,37 +22,30 @@ its NumPy path. ``min_elements`` scopes the threshold (tests: ``min_elements(0)`
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
-from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import Iterator
 
 import numpy as np
 
+from ..engine.tuning import current as tuning_now
+from ..engine.tuning import tuned
 from ..ops import jit
 from .norm_kernels import chunk_count, spread
 
 # From ~64 K values one fused pass beats NumPy's passes by more than a call's fixed cost
 # (relu f32 fwd+bwd, NumPy path → kernels: 16 K values 30 → 27 µs, 64 K 72 → 54); the cores
 # are shared from norm_kernels.SPREAD_ELEMENTS on. The 2-core project machine (load ~5).
-MIN_ELEMENTS = 1 << 16
-_MIN = ContextVar("convgrad_activation_kernels_min_elements", default=MIN_ELEMENTS)
-
-
-@contextmanager
-def min_elements(n: int) -> Iterator[None]:
-    """Use the kernels from ``n`` values on in this context (0: always, when available)."""
-    token = _MIN.set(int(n))
-    try:
-        yield
-    finally:
-        _MIN.reset(token)
+MIN_ELEMENTS = 1 << 16      # the default of engine.tuning's activation_elements
+def min_elements(n: int):
+    """Use the kernels from ``n`` values on in this context (0: always, when available)
+    (``engine.tuned(activation_elements=n)``)."""
+    return tuned(activation_elements=int(n))
 
 
 def use(a: np.ndarray) -> bool:
     """True when the kernels should run on the array ``a``."""
-    return a.size >= max(_MIN.get(), 1) and a.dtype in (np.float32, np.float64) and \
-        a.flags.c_contiguous and jit.available() and _kernels() is not None
+    return a.size >= max(tuning_now().activation_elements, 1) and \
+        a.dtype in (np.float32, np.float64) and a.flags.c_contiguous and jit.available() and \
+        _kernels() is not None
 
 
 @functools.cache

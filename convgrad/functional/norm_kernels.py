@@ -37,14 +37,14 @@ on small inputs with ``min_elements(0)``).
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
-from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from ..engine.settings import current
+from ..engine.tuning import current as tuning_now
+from ..engine.tuning import tuned
 from ..ops import jit, parallel
 
 # The kernels pay from a few thousand values (BatchNorm2d f32 fwd+bwd, NumPy path → kernels:
@@ -54,26 +54,20 @@ from ..ops import jit, parallel
 # not matter, and tests/test_ports.py's Adam/RMSprop trajectories (whose first steps are
 # ±lr·sign(g), so a round-off-sized gradient element can flip) stay on the NumPy path's
 # rounding for their small layers.
-MIN_ELEMENTS = 1 << 14
+MIN_ELEMENTS = 1 << 14      # the default of engine.tuning's norm_elements
 SPREAD_ELEMENTS = 1 << 18
 CHUNKS = 4           # chunks per thread: a late helper costs at most one chunk's wait
-_MIN = ContextVar("convgrad_norm_kernels_min_elements", default=MIN_ELEMENTS)
-
-
-@contextmanager
-def min_elements(n: int) -> Iterator[None]:
-    """Use the kernels from ``n`` values on in this context (0: always, when available)."""
-    token = _MIN.set(int(n))
-    try:
-        yield
-    finally:
-        _MIN.reset(token)
+def min_elements(n: int):
+    """Use the kernels from ``n`` values on in this context (0: always, when available)
+    (``engine.tuned(norm_elements=n)``)."""
+    return tuned(norm_elements=int(n))
 
 
 def use(size: int, dtype: np.dtype) -> bool:
     """True when the kernels should run for an input of ``size`` values of ``dtype``."""
-    return size > 0 and size >= _MIN.get() and np.dtype(dtype) in (np.float32, np.float64) \
-        and jit.available() and _kernels() is not None
+    return size > 0 and size >= tuning_now().norm_elements \
+        and np.dtype(dtype) in (np.float32, np.float64) and jit.available() \
+        and _kernels() is not None
 
 
 def chunk_count(size: int, items: int) -> int:

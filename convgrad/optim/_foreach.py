@@ -8,7 +8,7 @@ select *our* implementation (the numbers are the same to round-off either way):
 - otherwise (torch's default ``foreach=None``, ``foreach=True``, ``fused=True``): each
   parameter is updated by one compiled kernel (``_kernels``: one pass over θ, g and the state)
   where it applies — numba installed and on (``ops.jit.available()``, ``CONVGRAD_JIT``), the
-  group at least ``TUNING["jit_min_elements"]`` values (below, the kernels' one-time compile
+  group at least ``tuning.optim_elements`` values (below, the kernels' one-time compile
   costs more than they save), θ and g float32/float64, one dtype, C-contiguous — and by the
   NumPy path where it does not.
 
@@ -20,14 +20,14 @@ of a parameter's size. The state keeps torch's layout: one Tensor per name per p
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Tensor
 from ..engine.settings import current
+from ..engine.tuning import current as tuning_now
+from ..engine.tuning import tuned
 from ..ops import jit
 from ._kernels import kernels
 
@@ -41,18 +41,14 @@ from ._kernels import kernels
 #   when the other core is busy, so such tensors stay on one.
 # - scratch_min: below this many values NumPy's own allocation (0.3 µs) beats looking up the
 #   optimizer's buffers (1.2 µs); above, reusing them saves the page faults of fresh memory.
-TUNING = {"jit_min_elements": 1 << 15, "parallel_min": 1 << 17, "scratch_min": 1 << 14}
-_MIN = ContextVar("convgrad_optim_jit_min_elements", default=TUNING["jit_min_elements"])
+# (jit_min_elements is engine.tuning's optim_elements)
+TUNING = {"parallel_min": 1 << 17, "scratch_min": 1 << 14}
 
 
-@contextmanager
-def min_elements(n: int) -> Iterator[None]:
-    """Use the kernels for groups from ``n`` values on in this context (0: always)."""
-    token = _MIN.set(int(n))
-    try:
-        yield
-    finally:
-        _MIN.reset(token)
+def min_elements(n: int):
+    """Use the kernels for groups from ``n`` values on in this context (0: always)
+    (``engine.tuned(optim_elements=n)``)."""
+    return tuned(optim_elements=int(n))
 
 
 def wants_kernels(group: dict[str, Any]) -> bool:
@@ -71,8 +67,8 @@ def items(opt: Any, group: dict[str, Any]) -> list[tuple[Tensor, np.ndarray, Any
         g = p.grad.array
         grads.append(g if g.dtype == p.array.dtype else g.astype(p.array.dtype))
     compiled = bool(ps) and wants_kernels(group) and \
-        sum(p.array.size for p in ps) >= max(_MIN.get(), 0) and jit.available() and \
-        kernels() is not None                      # (numba loads only for a group this big)
+        sum(p.array.size for p in ps) >= max(tuning_now().optim_elements, 0) and \
+        jit.available() and kernels() is not None     # (numba loads only for a group this big)
     if not compiled:
         return [(p, g, None) for p, g in zip(ps, grads)]
     k, many = kernels(), TUNING["parallel_min"] if current().threads > 1 else float("inf")
