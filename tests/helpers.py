@@ -6,8 +6,10 @@ CONVGRAD_REQUIRE_TORCH=1 (set by .ci/run) it is an error instead, so CI can neve
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,3 +300,31 @@ def check_onnx(model, *inputs, batch_sizes=(), rtol: float = 1e-5, atol: float =
     finally:
         if was_training:
             model.train()
+
+
+@contextlib.contextmanager
+def chromium(*args: str, what: str = "the browser tests"):
+    """Headless system Chromium driven by Selenium (Debian's ``chromium`` + ``chromium-driver``;
+    ``.ci/run`` installs them), its console log kept; ``args``: more Chromium switches. Without
+    them: a failure under ``CONVGRAD_REQUIRE_TORCH`` (CI), else a skip."""
+    webdriver = import_optional("selenium.webdriver")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (binary and chromedriver):
+        message = f"{what} need Chromium and its driver: apt-get install chromium chromium-driver"
+        if os.environ.get("CONVGRAD_REQUIRE_TORCH"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                *args):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

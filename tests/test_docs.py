@@ -38,14 +38,13 @@ import io
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import import_optional
+from helpers import chromium, import_optional
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -134,29 +133,9 @@ def assert_prints(got: str, expected: str, where: str) -> None:
         pytest.fail(f"{where}: the output is not what the page says:\n{diff}")
 
 
-@contextlib.contextmanager
 def browser():
-    """Headless system Chromium driven by Selenium (as tests/test_explain_page.py)."""
-    webdriver = import_optional("selenium.webdriver")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not (binary and chromedriver):
-        message = ("this page's code needs Chromium and its driver: apt-get install chromium "
-                   "chromium-driver")
-        if os.environ.get("CONVGRAD_REQUIRE_TORCH"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    """Headless system Chromium driven by Selenium (``helpers.chromium``)."""
+    return chromium(what="this page's code")
 
 
 def run_page(page: str, folder: Path) -> None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import import_optional
+from helpers import chromium
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -52,26 +51,8 @@ CLICKED = {   # id → explain() keywords: stride, padding, dilation, non-square
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = import_optional("selenium.webdriver")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not (binary and chromedriver):
-        message = ("the browser tests need Chromium and its driver: apt-get install chromium "
-                   "chromium-driver")
-        if os.environ.get("CONVGRAD_REQUIRE_TORCH"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--force-device-scale-factor=1"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    yield driver
-    driver.quit()
+    with chromium("--window-size=1400,1000", "--force-device-scale-factor=1") as driver:
+        yield driver
 
 
 @pytest.fixture
