@@ -7,9 +7,9 @@ The decision, in order (the same as the engine has always made it):
 2. where that algorithm does not apply to the problem (``Algorithm.applies``: a stride it
    cannot step, a kernel Winograd has no transform for, row columns past the workspace share,
    no numba), im2col — which applies to every problem;
-3. ``shift`` and ``window`` on the problems the compiled depthwise kernels take become
-   ``depthwise``; ``outrows`` whose row windows break the workspace share becomes im2col
-   (its bias added afterwards, as outrows adds it).
+3. ``shift`` and ``window`` — and the rule's im2col of a strided depthwise layer — on the
+   problems the compiled depthwise kernels take become ``depthwise``; ``outrows`` whose row
+   windows break the workspace share becomes im2col (its bias added afterwards, as outrows adds it).
 
 What is left to the call depends on the data (a NaN or inf sends a transform method or a
 padded ``stacked``/``rows`` to im2col, whose products are torch's) or on the memory layout;
@@ -129,7 +129,8 @@ def decide(problem: Problem, settings: Settings | None = None) -> Plan:
     unfit = algorithm.applies(problem, settings)
     if unfit is not None:
         algorithm, why = IM2COL, f"{chosen} {unfit}; im2col applies to every problem"
-    elif chosen in ("shift", "window") and _DEPTHWISE.form(problem, chosen) and (
+    elif (chosen in ("shift", "window") or chosen == "im2col" and settings.method is None) and (
+            _DEPTHWISE.form(problem, chosen)) and (
             _DEPTHWISE.applies(problem, settings) is None):
         algorithm, form = _DEPTHWISE, _DEPTHWISE.form(problem, chosen)
         why = f"{why}; the compiled depthwise kernels take it ({form})"

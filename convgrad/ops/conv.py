@@ -35,7 +35,13 @@ from ..engine import execute
 from .checks import check_arrays, check_operands, grad_geometry, prepare_conv, prepare_transpose
 from .correlate import correlate, finite
 from .geometry import ConvGeometry, IntOrInts, Padding, forward_problem, weight_pads, weight_problem
-from .input_grad import _input_grad_chunk, _scatter, full_problem
+from .input_grad import (
+    _depthwise_chunk,
+    _input_grad_chunk,
+    _scatter,
+    full_problem,
+    scatters_depthwise,
+)
 
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: IntOrInts = 1,
@@ -109,7 +115,10 @@ def grad_input_with(geo: ConvGeometry, dy: np.ndarray, w: np.ndarray,
 def input_grad_rule(geo: ConvGeometry, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
     """∂L/∂X = (zero-inserted ∂L/∂O) ⋆ rot180(F)ᵀ, phase by phase; a NaN/inf tap stays local
     (scattered tap by tap). Its Problem: the full stride-1 correlation (``full_problem``)."""
-    chunk = _input_grad_chunk if finite(w) else _scatter
+    if scatters_depthwise(geo):        # every tap's products where they land, compiled
+        chunk = _depthwise_chunk
+    else:
+        chunk = _input_grad_chunk if finite(w) else _scatter
     stride_one = all(s == 1 for s in geo.stride)
 
     def part(rows: slice, out: np.ndarray | None) -> np.ndarray:

@@ -20,7 +20,10 @@ from itertools import product
 
 import numpy as np
 
+from ..engine import tuning
+from ..engine.kernels import jit
 from ..engine.problem import Problem
+from ..engine.settings import current
 from .correlate import correlate, correlate_phases
 from .geometry import ConvGeometry, effective_kernel
 
@@ -51,6 +54,26 @@ def _input_grad_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
             dx[(slice(None),) * 3 + where] = correlate(dyg, w_rot[(slice(None),) * 3 + taps],
                                                        (1,) * ndim, dil, pads)
     return dx.reshape(geo.input_shape)
+
+
+def scatters_depthwise(geo: ConvGeometry) -> bool:
+    """Whether the compiled depthwise scatter computes this input gradient: one channel per
+    group (no channel multiplier), a stride > 1 (at stride 1 the full correlation is the
+    depthwise kernel's own case), no crop, numba, enough products (∂L/∂y's elements × taps)
+    to pay for the call, and no method forced (which forces the phases' correlations)."""
+    return (geo.groups == geo.in_channels == geo.out_channels and any(s > 1 for s in geo.stride)
+            and current().method is None
+            and all(lo >= 0 and hi >= 0 for lo, hi in geo.padding)
+            and math.prod(geo.output_shape) * math.prod(geo.kernel)
+            >= tuning.current().jit_elements and jit.available())
+
+
+def _depthwise_chunk(dy: np.ndarray, w: np.ndarray, geo: ConvGeometry,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """dx of a strided depthwise layer by the definition, each plane's products added where
+    they land (``jit.depthwise_scatter``): one pass, none of the stride phases' copies."""
+    return jit.depthwise_scatter(dy, w[:, 0], geo.in_size, geo.stride, geo.dilation,
+                                 geo.padding, out)
 
 
 def full_problem(geo: ConvGeometry, dtype, batch: int | None = None) -> Problem:

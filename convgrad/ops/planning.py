@@ -32,7 +32,7 @@ from .geometry import (
     forward_problem,
     weight_problem,
 )
-from .input_grad import full_problem, phase_problems
+from .input_grad import full_problem, phase_problems, scatters_depthwise
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class CallPlan:
     plans: tuple[plans.Plan, ...]
     note: str = ""
     shared: bool = False            # an input gradient's phases share one stacked matmul
+    kernel: str = ""                # a compiled kernel computes the call itself (no plans)
     threads: int = 0                # the threads its parts run on (set from the settings)
 
     def __post_init__(self):
@@ -67,11 +68,13 @@ class CallPlan:
         """The algorithm (several joined by ``+`` where phases or parts differ)."""
         if self.shared:
             return "stacked"
+        if self.kernel:
+            return self.kernel
         names = list(dict.fromkeys(p.name for p in self.plans))
         return "+".join(names) if names else "none"
 
     def explain(self) -> str:
-        if not self.plans and not self.shared:
+        if not self.plans and not self.shared and not self.kernel:
             return f"{self.kind}: nothing to compute (an empty batch)"
         lines = [f"{self.kind}: {self.algorithm} (workspace {mib(self.workspace_bytes)})"]
         if len(self.parts) > 1:
@@ -171,6 +174,12 @@ def input_grad_plan(geo: ConvGeometry, dtype) -> CallPlan:
     parts = batch_parts(geo, dtype, lambda: full_problem(geo, dtype) if stride_one else None)
     sizes = _sizes(parts)
     scatter = "at run time: a non-finite w: tap by tap (input_grad._scatter, torch's products)"
+    if scatters_depthwise(geo):
+        return CallPlan(kind, sizes, parts.concurrent, (),
+                        "a strided depthwise layer: each plane's products of ∂L/∂y with its "
+                        "taps added where they land in its padded ∂L/∂x, in cache, on every "
+                        "core (compiled; torch's products, so a non-finite w stays local)",
+                        kernel="depthwise")
     if stride_one:
         return CallPlan(kind, sizes, parts.concurrent,
                         _distinct([full_problem(geo, dtype, n) for n in sizes]), scatter)

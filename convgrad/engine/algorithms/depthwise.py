@@ -25,7 +25,7 @@ def depthwise(method, x, w, stride, dilation, pads, bias):
     x = pad_or_crop(x, [(min(lo, 0), min(hi, 0)) for lo, hi in pads])     # a view
     pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
     if method == "shift":
-        y = jit.depthwise_taps(x[:, :, 0], w[:, 0, 0], bias, dilation, pads)
+        y = jit.depthwise_taps(x[:, :, 0], w[:, 0, 0], bias, dilation, pads, stride)
         return y[:, :, None]
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[3:], pads)]
     out_size = [output_length(n, k, s, d) for n, k, s, d in
@@ -41,10 +41,11 @@ class Depthwise(Algorithm):
                "2-d depthwise ∂w's dot products")
 
     def form(self, problem, via: str | None = None) -> str | None:
-        """``taps`` (one channel per group, stride 1: ``shift``'s case), ``dots`` (2-d, one
-        image, one output channel: ``window``'s case) or None; ``via`` limits it to one."""
-        if via in (None, "shift") and (problem.in_channels == 1 and problem.out_channels == 1
-                                       and problem.stride_one):
+        """``taps`` (one channel per group: ``shift``'s case, or im2col's at a stride),
+        ``dots`` (2-d, one image, one output channel: ``window``'s case) or None; ``via``
+        limits it to one."""
+        if via in (None, "shift", "im2col") and (problem.in_channels == 1
+                                                 and problem.out_channels == 1):
             return "taps"
         if via in (None, "window") and (problem.ndim == 2 and problem.batch == 1
                                         and problem.out_channels == 1):
@@ -53,8 +54,8 @@ class Depthwise(Algorithm):
 
     def applies(self, problem, settings):
         if self.form(problem) is None:
-            return ("needs one channel per group at stride 1, or a 2-d depthwise weight "
-                    "gradient (one image, one output channel)")
+            return ("needs one channel per group, or a 2-d depthwise weight gradient (one "
+                    "image, one output channel)")
         if not problem.same_dtype:
             return "needs x and w of one dtype"
         size, least = math.prod(problem.x_shape), tuning.current().jit_elements

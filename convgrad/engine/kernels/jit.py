@@ -44,7 +44,7 @@ def _kernels():
     # Every inner loop runs over a slice with a range index: numba then knows the index is
     # non-negative, drops the wrap-around test and LLVM vectorises the loop (3× faster).
     @njit(parallel=True)           # no cache=True: it writes into the installed package
-    def _depthwise_taps(x, weights, bias, rows_at, padded_size, offsets, starts, width,
+    def _depthwise_taps(x, weights, bias, rows_at, padded_size, offsets, starts, width, step,
                         out):   # pragma: no cover (compiled)
         planes, n_last = x.shape[0], x.shape[1] // rows_at.shape[0]
         copy = padded_size != x.shape[1]
@@ -64,6 +64,16 @@ def _kernels():
                     plane = x[r]
                 for k in range(starts.shape[0]):
                     dst = out[r, k * width:(k + 1) * width]
+                    if step > 1:                 # strided: each tap's every step-th value
+                        for q in range(width):
+                            acc[q] = bias[r]
+                        for t in range(offsets.shape[0]):
+                            wt, first = weights[r, t], starts[k] + offsets[t]
+                            for q in range(width):
+                                acc[q] += wt * plane[first + q * step]
+                        for q in range(width):
+                            dst[q] = acc[q]
+                        continue
                     if offsets.shape[0] == 9:    # 3×3 (any 9 taps): one pass, the sum in
                         # registers, not 9 passes over acc (depthwise 56² fwd 2.3 → 1.2 ms)
                         s = starts[k]
@@ -123,6 +133,27 @@ def _kernels():
                             acc[a, b] += total
             out[g] = acc
 
+    @njit(parallel=True)
+    def _depthwise_scatter(dy, weights, offsets, starts, width, step, padded_size, rows_at,
+                           out):   # pragma: no cover (compiled)
+        planes, n_last = dy.shape[0], out.shape[1] // rows_at.shape[0]
+        chunks = min(planes, 64)
+        for c in prange(chunks):
+            scratch = np.empty(padded_size, dy.dtype)
+            for r in range(c * planes // chunks, (c + 1) * planes // chunks):
+                scratch[:] = 0                   # the padded plane of ∂L/∂x, in cache
+                for k in range(starts.shape[0]):
+                    src = dy[r, k * width:(k + 1) * width]
+                    for t in range(offsets.shape[0]):
+                        wt, first = weights[r, t], starts[k] + offsets[t]
+                        for q in range(width):
+                            scratch[first + q * step] += wt * src[q]
+                for i in range(rows_at.shape[0]):      # its interior is ∂L/∂x
+                    dst = out[r, i * n_last:(i + 1) * n_last]
+                    inner = scratch[rows_at[i]:rows_at[i] + n_last]
+                    for q in range(n_last):
+                        dst[q] = inner[q]
+
     # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
     # numba's threads would fight them for the cores (measured 2× slower than one thread).
     @njit(nogil=True)      # several batch parts may run it at once (ops.parallel)
@@ -161,34 +192,68 @@ def _kernels():
                             for c in range(c0, min(c0 + 16, cols)):
                                 dst[c] = w[g, r, c, t]
 
-    return SimpleNamespace(depthwise_taps=_depthwise_taps, window_dots=_window_dots,
-                           add_taps=_add_taps, tap_major=_tap_major)
+    return SimpleNamespace(depthwise_taps=_depthwise_taps, depthwise_scatter=_depthwise_scatter,
+                           window_dots=_window_dots, add_taps=_add_taps, tap_major=_tap_major)
 
 
-def depthwise_taps(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, dilation,
-                   pads) -> np.ndarray:
-    """Depthwise correlation, stride 1: ``x (B, G, *S) ⋆ w (G, *K) + bias (G,)`` with x padded
-    by ``pads`` ((lo, hi) ≥ 0 per axis) → (B, G, *M). Each (image, channel) plane is padded
-    into a cache-sized scratch and every output row is summed over all taps there, so the
-    only passes over memory are reading x and writing the output."""
-    batch, groups, size, kernel = x.shape[0], x.shape[1], x.shape[2:], w.shape[1:]
+def _plane_layout(size, kernel, stride, dilation, pads):
+    """A depthwise plane's flat layout: the padded size, the output size, each tap's flat
+    offset, each output row's flat start (stride applied) and where each row of x lies."""
     padded = [n + lo + hi for n, (lo, hi) in zip(size, pads)]
-    out = [n - d * (k - 1) for n, k, d in zip(padded, kernel, dilation)]
+    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, d, s in zip(padded, kernel, dilation, stride)]
     row = [math.prod(padded[i + 1:]) for i in range(len(padded))]   # padded flat strides
     offsets = [sum(j * d * r for j, d, r in zip(tap, dilation, row)) for tap in np.ndindex(*kernel)]
     rows_at = _flat_starts([range(lo, lo + n) for n, (lo, _) in zip(size[:-1], pads[:-1])],
                            row[:-1]) + pads[-1][0]
-    starts = _flat_starts([range(m) for m in out[:-1]], row[:-1])
+    starts = _flat_starts([range(0, m * s, s) for m, s in zip(out[:-1], stride[:-1])], row[:-1])
+    return padded, out, np.asarray(offsets, dtype=np.int64), starts, rows_at
+
+
+def _plane_weights(w, batch, groups, dtype):
+    """Each (image, channel) plane's taps, (B·G, ΠK) contiguous."""
+    weights = np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, w[0].size))
+    return np.ascontiguousarray(weights, dtype=dtype).reshape(batch * groups, -1)
+
+
+def depthwise_taps(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, dilation,
+                   pads, stride=None) -> np.ndarray:
+    """Depthwise correlation: ``x (B, G, *S) ⋆ w (G, *K) + bias (G,)`` with x padded by
+    ``pads`` ((lo, hi) ≥ 0 per axis), ``stride`` (default 1) → (B, G, *M). Each (image,
+    channel) plane is padded into a cache-sized scratch and every output row is summed over
+    all taps there, so the only passes over memory are reading x and writing the output."""
+    batch, groups, size, kernel = x.shape[0], x.shape[1], x.shape[2:], w.shape[1:]
+    stride = (1,) * len(size) if stride is None else tuple(stride)
+    padded, out, offsets, starts, rows_at = _plane_layout(size, kernel, stride, dilation, pads)
     planes = batch * groups
-    weights = np.broadcast_to(w.reshape(1, groups, -1), (batch, groups, len(offsets)))
-    weights = np.ascontiguousarray(weights).reshape(planes, -1)
+    weights = _plane_weights(w, batch, groups, x.dtype)
     bias = np.zeros(groups, x.dtype) if bias is None else bias.reshape(groups)
     bias_rows = np.ascontiguousarray(np.broadcast_to(bias, (batch, groups))).reshape(planes)
     y = np.empty((planes, math.prod(out)), dtype=x.dtype)
     _kernels().depthwise_taps(np.ascontiguousarray(x).reshape(planes, -1), weights, bias_rows,
-                              rows_at, math.prod(padded), np.asarray(offsets, dtype=np.int64),
-                              starts, out[-1], y)
+                              rows_at, math.prod(padded), offsets, starts, out[-1],
+                              stride[-1], y)
     return y.reshape(batch, groups, *out)
+
+
+def depthwise_scatter(dy: np.ndarray, w: np.ndarray, size, stride, dilation, pads,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """The input gradient of a depthwise correlation, by its definition: ``dx[b, g, i] =
+    Σ_{p, j : p·s + j·d − lo = i} dy[b, g, p] · w[g, j]`` for dy (B, G, *M), w (G, *K),
+    pads (lo, hi) ≥ 0 → dx (B, G, *size), into ``out`` if given. Each plane's products are
+    added into its padded ∂L/∂x in cache (torch's col2im: no product of an inserted zero,
+    so a NaN tap stays where it lands), whose interior is copied out."""
+    batch, groups, kernel = dy.shape[0], dy.shape[1], w.shape[1:]
+    padded, m, offsets, starts, rows_at = _plane_layout(size, kernel, stride, dilation, pads)
+    if list(m) != list(dy.shape[2:]):
+        raise ValueError(f"depthwise_scatter: dy has spatial size {dy.shape[2:]}, the "
+                         f"geometry gives {tuple(m)}")
+    planes = batch * groups
+    dx = np.empty((batch, groups, *size), dy.dtype) if out is None else out
+    _kernels().depthwise_scatter(np.ascontiguousarray(dy).reshape(planes, -1),
+                                 _plane_weights(w, batch, groups, dy.dtype), offsets, starts,
+                                 m[-1], stride[-1], math.prod(padded), rows_at,
+                                 dx.reshape(planes, -1))
+    return dx
 
 
 def _flat_starts(ranges, strides) -> np.ndarray:
