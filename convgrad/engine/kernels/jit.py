@@ -17,6 +17,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .. import tuning
+from ..runtime import pool
 from ..settings import current, settings
 
 _installed = importlib.util.find_spec("numba") is not None   # numba itself loads on first use
@@ -37,79 +39,77 @@ def jit_enabled(on: bool):
 def _kernels():
     """Compile-on-first-call kernels, built when first needed (importing numba takes ~0.1 s)."""
     try:
-        from numba import njit, prange
+        from numba import njit
     except Exception:  # noqa: BLE001  (a broken numba install must not break convgrad)
         return None
 
     # Every inner loop runs over a slice with a range index: numba then knows the index is
     # non-negative, drops the wrap-around test and LLVM vectorises the loop (3× faster).
-    @njit(parallel=True)           # no cache=True: it writes into the installed package
+    @njit(nogil=True)              # no cache=True: it writes into the installed package
     def _depthwise_taps(x, weights, bias, rows_at, padded_size, offsets, starts, width, step,
-                        out):   # pragma: no cover (compiled)
-        planes, n_last = x.shape[0], x.shape[1] // rows_at.shape[0]
+                        first_plane, stop_plane, out):   # pragma: no cover (compiled)
+        n_last = x.shape[1] // rows_at.shape[0]
         copy = padded_size != x.shape[1]
-        chunks = min(planes, 64)
-        for c in prange(chunks):
-            scratch = np.zeros(padded_size if copy else 1, x.dtype)   # borders stay zero
-            acc = np.empty(width, x.dtype)
-            for r in range(c * planes // chunks, (c + 1) * planes // chunks):
-                if copy:                     # this plane, padded, in cache
-                    for i in range(rows_at.shape[0]):
-                        dst = scratch[rows_at[i]:rows_at[i] + n_last]
-                        src = x[r, i * n_last:(i + 1) * n_last]
-                        for q in range(n_last):
-                            dst[q] = src[q]
-                    plane = scratch
-                else:
-                    plane = x[r]
-                for k in range(starts.shape[0]):
-                    dst = out[r, k * width:(k + 1) * width]
-                    if step > 1:                 # strided: each tap's every step-th value
-                        for q in range(width):
-                            acc[q] = bias[r]
-                        for t in range(offsets.shape[0]):
-                            wt, first = weights[r, t], starts[k] + offsets[t]
-                            for q in range(width):
-                                acc[q] += wt * plane[first + q * step]
-                        for q in range(width):
-                            dst[q] = acc[q]
-                        continue
-                    if offsets.shape[0] == 9:    # 3×3 (any 9 taps): one pass, the sum in
-                        # registers, not 9 passes over acc (depthwise 56² fwd 2.3 → 1.2 ms)
-                        s = starts[k]
-                        p0 = plane[s + offsets[0]:s + offsets[0] + width]
-                        p1 = plane[s + offsets[1]:s + offsets[1] + width]
-                        p2 = plane[s + offsets[2]:s + offsets[2] + width]
-                        p3 = plane[s + offsets[3]:s + offsets[3] + width]
-                        p4 = plane[s + offsets[4]:s + offsets[4] + width]
-                        p5 = plane[s + offsets[5]:s + offsets[5] + width]
-                        p6 = plane[s + offsets[6]:s + offsets[6] + width]
-                        p7 = plane[s + offsets[7]:s + offsets[7] + width]
-                        p8 = plane[s + offsets[8]:s + offsets[8] + width]
-                        w = weights[r]
-                        for q in range(width):
-                            dst[q] = (bias[r] + w[0] * p0[q] + w[1] * p1[q] + w[2] * p2[q]
-                                      + w[3] * p3[q] + w[4] * p4[q] + w[5] * p5[q]
-                                      + w[6] * p6[q] + w[7] * p7[q] + w[8] * p8[q])
-                        continue
+        scratch = np.zeros(padded_size if copy else 1, x.dtype)   # borders stay zero
+        acc = np.empty(width, x.dtype)
+        for r in range(first_plane, stop_plane):
+            if copy:                     # this plane, padded, in cache
+                for i in range(rows_at.shape[0]):
+                    dst = scratch[rows_at[i]:rows_at[i] + n_last]
+                    src = x[r, i * n_last:(i + 1) * n_last]
+                    for q in range(n_last):
+                        dst[q] = src[q]
+                plane = scratch
+            else:
+                plane = x[r]
+            for k in range(starts.shape[0]):
+                dst = out[r, k * width:(k + 1) * width]
+                if step > 1:                 # strided: each tap's every step-th value
                     for q in range(width):
                         acc[q] = bias[r]
                     for t in range(offsets.shape[0]):
                         wt, first = weights[r, t], starts[k] + offsets[t]
-                        src = plane[first:first + width]
                         for q in range(width):
-                            acc[q] += wt * src[q]
+                            acc[q] += wt * plane[first + q * step]
                     for q in range(width):
                         dst[q] = acc[q]
+                    continue
+                if offsets.shape[0] == 9:    # 3×3 (any 9 taps): one pass, the sum in
+                    # registers, not 9 passes over acc (depthwise 56² fwd 2.3 → 1.2 ms)
+                    s = starts[k]
+                    p0 = plane[s + offsets[0]:s + offsets[0] + width]
+                    p1 = plane[s + offsets[1]:s + offsets[1] + width]
+                    p2 = plane[s + offsets[2]:s + offsets[2] + width]
+                    p3 = plane[s + offsets[3]:s + offsets[3] + width]
+                    p4 = plane[s + offsets[4]:s + offsets[4] + width]
+                    p5 = plane[s + offsets[5]:s + offsets[5] + width]
+                    p6 = plane[s + offsets[6]:s + offsets[6] + width]
+                    p7 = plane[s + offsets[7]:s + offsets[7] + width]
+                    p8 = plane[s + offsets[8]:s + offsets[8] + width]
+                    w = weights[r]
+                    for q in range(width):
+                        dst[q] = (bias[r] + w[0] * p0[q] + w[1] * p1[q] + w[2] * p2[q]
+                                  + w[3] * p3[q] + w[4] * p4[q] + w[5] * p5[q]
+                                  + w[6] * p6[q] + w[7] * p7[q] + w[8] * p8[q])
+                    continue
+                for q in range(width):
+                    acc[q] = bias[r]
+                for t in range(offsets.shape[0]):
+                    wt, first = weights[r, t], starts[k] + offsets[t]
+                    src = plane[first:first + width]
+                    for q in range(width):
+                        acc[q] += wt * src[q]
+                for q in range(width):
+                    dst[q] = acc[q]
 
-    @njit(parallel=True, fastmath=True)   # fastmath: lets the inner dot product vectorise
-    def _window_dots(x, dy, lo0, lo1, s0, s1, d0, d1, padded0, padded1, zero,
-                     out):   # pragma: no cover (compiled)
+    @njit(nogil=True, fastmath=True)   # fastmath: lets the inner dot product vectorise
+    def _window_dots(x, dy, lo0, lo1, s0, s1, d0, d1, padded0, padded1, zero, first_group,
+                     stop_group, out):   # pragma: no cover (compiled)
         images, groups, rows, cols = x.shape
         m0, m1 = dy.shape[2], dy.shape[3]
         k0, k1 = out.shape[1], out.shape[2]
         span = (m1 - 1) * d1 + 1
-        for g in prange(groups):
+        for g in range(first_group, stop_group):
             scratch = np.zeros((padded0, padded1), x.dtype)          # borders stay zero
             acc = np.zeros((k0, k1), x.dtype)
             for n in range(images):
@@ -133,26 +133,24 @@ def _kernels():
                             acc[a, b] += total
             out[g] = acc
 
-    @njit(parallel=True)
+    @njit(nogil=True)
     def _depthwise_scatter(dy, weights, offsets, starts, width, step, padded_size, rows_at,
-                           out):   # pragma: no cover (compiled)
-        planes, n_last = dy.shape[0], out.shape[1] // rows_at.shape[0]
-        chunks = min(planes, 64)
-        for c in prange(chunks):
-            scratch = np.empty(padded_size, dy.dtype)
-            for r in range(c * planes // chunks, (c + 1) * planes // chunks):
-                scratch[:] = 0                   # the padded plane of ∂L/∂x, in cache
-                for k in range(starts.shape[0]):
-                    src = dy[r, k * width:(k + 1) * width]
-                    for t in range(offsets.shape[0]):
-                        wt, first = weights[r, t], starts[k] + offsets[t]
-                        for q in range(width):
-                            scratch[first + q * step] += wt * src[q]
-                for i in range(rows_at.shape[0]):      # its interior is ∂L/∂x
-                    dst = out[r, i * n_last:(i + 1) * n_last]
-                    inner = scratch[rows_at[i]:rows_at[i] + n_last]
-                    for q in range(n_last):
-                        dst[q] = inner[q]
+                           first_plane, stop_plane, out):   # pragma: no cover (compiled)
+        n_last = out.shape[1] // rows_at.shape[0]
+        scratch = np.empty(padded_size, dy.dtype)
+        for r in range(first_plane, stop_plane):
+            scratch[:] = 0                   # the padded plane of ∂L/∂x, in cache
+            for k in range(starts.shape[0]):
+                src = dy[r, k * width:(k + 1) * width]
+                for t in range(offsets.shape[0]):
+                    wt, first = weights[r, t], starts[k] + offsets[t]
+                    for q in range(width):
+                        scratch[first + q * step] += wt * src[q]
+            for i in range(rows_at.shape[0]):      # its interior is ∂L/∂x
+                dst = out[r, i * n_last:(i + 1) * n_last]
+                inner = scratch[rows_at[i]:rows_at[i] + n_last]
+                for q in range(n_last):
+                    dst[q] = inner[q]
 
     # Not parallel: it runs right after a BLAS call, whose threads keep spinning for a while;
     # numba's threads would fight them for the cores (measured 2× slower than one thread).
@@ -196,6 +194,21 @@ def _kernels():
                            window_dots=_window_dots, add_taps=_add_taps, tap_major=_tap_major)
 
 
+def over_planes(run, planes: int, work: int) -> None:
+    """``run(first, stop)`` over ``range(planes)`` in chunks that this thread and the pool's
+    take in turn (``pool.spread``: the kernels release the GIL; a helper that has not started
+    when the chunks run out is cancelled). Not numba's ``parallel=True``: right after a BLAS
+    call — the pointwise convolution before every depthwise one — OpenBLAS's threads spin on
+    the cores, and a static split waits for its slowest thread (a strided depthwise forward
+    after a matmul: 2× its time alone). One chunk below ``tuning.thread_elements`` of work
+    per thread, or inside a batch part."""
+    threads = pool.threads()
+    count = 1 if threads == 1 or pool.in_part() else max(
+        1, min(planes, 4 * threads, work // tuning.current().thread_elements))
+    bounds = [planes * i // count for i in range(count + 1)]
+    pool.spread(lambda i: run(bounds[i], bounds[i + 1]), count)
+
+
 def _plane_layout(size, kernel, stride, dilation, pads):
     """A depthwise plane's flat layout: the padded size, the output size, each tap's flat
     offset, each output row's flat start (stride applied) and where each row of x lies."""
@@ -229,9 +242,10 @@ def depthwise_taps(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, dilati
     bias = np.zeros(groups, x.dtype) if bias is None else bias.reshape(groups)
     bias_rows = np.ascontiguousarray(np.broadcast_to(bias, (batch, groups))).reshape(planes)
     y = np.empty((planes, math.prod(out)), dtype=x.dtype)
-    _kernels().depthwise_taps(np.ascontiguousarray(x).reshape(planes, -1), weights, bias_rows,
-                              rows_at, math.prod(padded), offsets, starts, out[-1],
-                              stride[-1], y)
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    over_planes(lambda lo, hi: _kernels().depthwise_taps(
+        flat, weights, bias_rows, rows_at, math.prod(padded), offsets, starts, out[-1],
+        stride[-1], lo, hi, y), planes, y.size * len(offsets))
     return y.reshape(batch, groups, *out)
 
 
@@ -249,10 +263,11 @@ def depthwise_scatter(dy: np.ndarray, w: np.ndarray, size, stride, dilation, pad
                          f"geometry gives {tuple(m)}")
     planes = batch * groups
     dx = np.empty((batch, groups, *size), dy.dtype) if out is None else out
-    _kernels().depthwise_scatter(np.ascontiguousarray(dy).reshape(planes, -1),
-                                 _plane_weights(w, batch, groups, dy.dtype), offsets, starts,
-                                 m[-1], stride[-1], math.prod(padded), rows_at,
-                                 dx.reshape(planes, -1))
+    flat, weights, into = (np.ascontiguousarray(dy).reshape(planes, -1),
+                           _plane_weights(w, batch, groups, dy.dtype), dx.reshape(planes, -1))
+    over_planes(lambda lo, hi: _kernels().depthwise_scatter(
+        flat, weights, offsets, starts, m[-1], stride[-1], math.prod(padded), rows_at, lo, hi,
+        into), planes, flat.size * len(offsets))
     return dx
 
 
@@ -271,8 +286,9 @@ def window_dots(x: np.ndarray, dy: np.ndarray, stride, dilation, pads, out_size)
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     (lo0, hi0), (lo1, hi1) = pads
     out = np.empty((x.shape[1], *out_size), dtype=x.dtype)
-    _kernels().window_dots(x, dy, lo0, lo1, *stride, *dilation, x.shape[2] + lo0 + hi0,
-                           x.shape[3] + lo1 + hi1, x.dtype.type(0), out)
+    over_planes(lambda lo, hi: _kernels().window_dots(
+        x, dy, lo0, lo1, *stride, *dilation, x.shape[2] + lo0 + hi0, x.shape[3] + lo1 + hi1,
+        x.dtype.type(0), lo, hi, out), x.shape[1], dy.size * out[0].size)
     return out
 
 
