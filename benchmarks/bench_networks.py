@@ -325,6 +325,26 @@ def run(names, dtypes, steps: int = 20, warmup: int = 3, compare: bool = True,
     return rows
 
 
+def markdown_page(printed: list[str], command: str) -> str:
+    """The results page: what is measured, the machine and versions, the printed tables."""
+    from convgrad import bench  # noqa: PLC0415
+
+    m = bench.machine_facts(compare_torch=True)
+    lines = ["# Whole training steps: convgrad vs PyTorch", "",
+             f"Regenerate with `{command}`. One training step — forward, loss, backward, "
+             f"optimizer step — of each network of `benchmarks/networks.py`, written once as "
+             f"PyTorch user code and run by both frameworks from the same weights on the same "
+             f"batches, in one process, alternating step by step; the inference forward "
+             f"(`eval()`, `no_grad`) likewise. Medians; peak RSS from one subprocess per "
+             f"framework (in brackets: its growth over the timed steps). The machine is noisy: "
+             f"compare ratios, not absolute times.", "",
+             f"- date: {m['date']}", f"- CPU: {m['cpu']} ({m['cores']} cores)",
+             f"- Python {m['python']}, NumPy {m['numpy']}, BLAS: {m['blas']}",
+             f"- compiled kernels (numba): {'yes' if m['compiled_kernels'] else 'no'}",
+             f"- PyTorch {m['torch']} (CPU, {m['torch_threads']} threads)", ""]
+    return "\n".join(lines + printed) + "\n"
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", nargs="+", choices=NAMES, default=list(NAMES))
@@ -334,6 +354,8 @@ def main(argv=None) -> list[dict]:
                         default=["float32"])
     parser.add_argument("--batch-size", type=int, help="instead of each network's own")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--markdown", type=Path,
+                        help="also write a results page (machine, versions, the tables)")
     parser.add_argument("--breakdown", action="store_true",
                         help="profile each framework's step: the top 12 op kinds by self time")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS subprocesses")
@@ -347,8 +369,16 @@ def main(argv=None) -> list[dict]:
         print(json.dumps(rss_child(name, fw_name, args.dtype[0], args.steps, args.warmup,
                                    args.batch_size)))
         return []
+    printed: list[str] = []
+
+    def out(text: str) -> None:
+        print(text)
+        printed.append(text)
     rows = run(args.networks, args.dtype, args.steps, args.warmup, True, not args.no_rss,
-               args.breakdown, args.batch_size, args.settle)
+               args.breakdown, args.batch_size, args.settle, out=out)
+    if args.markdown:
+        command = "python benchmarks/bench_networks.py " + " ".join(argv or sys.argv[1:])
+        args.markdown.write_text(markdown_page(printed, command))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return rows

@@ -18,8 +18,10 @@ from .methods.out import with_out as _with_out
 from .semantics import get_default_dtype, set_default_dtype
 from .serialization import load, save
 from . import creation, dtypes, random
+from .engine.runtime import memory as _engine_memory
 
 __version__ = "0.1.0"
+_engine_memory.apply_default()               # freed arrays reused by the next step (see there)
 for _module in methods.MODULES:              # the top-level twins, functions with torch's out=
     globals().update({_name: _with_out(_obj, _name) if callable(_obj) and not isinstance(
         _obj, type) else _obj for _name in _module.__all__ for _obj in [getattr(_module, _name)]})

@@ -56,15 +56,18 @@ def test_float64_losses_agree_to_float64_round_off():
 
 def test_the_script_prints_one_table_per_dtype_with_the_summary(capsys, tmp_path):
     import_torch()
-    out = tmp_path / "rows.json"
+    out, page = tmp_path / "rows.json", tmp_path / "NETWORKS.md"
     rows = bench_networks.main(["--networks", "lenet5", "--steps", "1", "--warmup", "0",
                                 "--batch-size", "2", "--no-rss", "--settle", "0.01", "--json",
-                                str(out)])
+                                str(out), "--markdown", str(page)])
     text = capsys.readouterr().out
     assert "| lenet5 | 2 |" in text and "geometric mean ratio convgrad/torch" in text
     (row,) = rows
     assert row["convgrad_ms"] > 0 and row["torch_infer_ms"] > 0 and row["ratio"] > 0
     assert out.read_text().startswith("[")
+    written = page.read_text()                  # the page: the command, machine, the table
+    assert written.startswith("# Whole training steps") and "--markdown" in written
+    assert "- PyTorch 2." in written and "| lenet5 | 2 |" in written
 
 
 def test_peak_rss_comes_from_a_subprocess_of_one_framework():
