@@ -186,16 +186,17 @@ def shared_phases(x_shape, w_shape, dilation, dtype) -> str | None:
     """None where the stride phases of an input gradient — ∂L/∂y (B, G, Co, *M) with every
     tap of the rotated w (G, Ci, Co, *K) between them — share one ``stacked`` matmul
     (``ops.correlate.correlate_phases``); else why they run one by one. The rule is asked
-    about the stride-1 correlation with all of w, unpadded, without a dtype (the direct
-    methods)."""
+    about the stride-1 correlation with all of w, padded as the full correlation (``full``:
+    its outputs are the positions of ∂L/∂x the products land on), without a dtype (the
+    direct methods)."""
     settings, t = current(), tuning.current()
     key = ("phases", tuple(x_shape), tuple(w_shape), tuple(dilation), dtype, settings,
            jit.available(), tuning_key())
     if key in _CACHE:
         return _CACHE[key]
     ndim = len(x_shape) - 3
-    method = settings.method or str(rule.choose_method(x_shape, w_shape, (1,) * ndim,
-                                                        dilation))
+    method = settings.method or str(rule.choose_method(full(x_shape, w_shape, dilation),
+                                                        w_shape, (1,) * ndim, dilation))
     batch, groups = x_shape[:2]
     itemsize = dtype.itemsize
     per_image = groups * _prod(w_shape[3:]) * w_shape[1] * _prod(x_shape[3:]) * itemsize
@@ -215,6 +216,13 @@ def shared_phases(x_shape, w_shape, dilation, dtype) -> str | None:
         _CACHE.clear()
     _CACHE[key] = why
     return why
+
+
+def full(x_shape, w_shape, dilation) -> tuple[int, ...]:
+    """x (B, G, C, *M) padded by ke − 1 on both sides of each axis: the full correlation's
+    input, whose every output a tap's product of x lands on."""
+    return (*x_shape[:3], *(m + 2 * d * (k - 1)
+                            for m, k, d in zip(x_shape[3:], w_shape[3:], dilation)))
 
 
 def _prod(values) -> int:

@@ -156,8 +156,9 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
     ndim = x.ndim - 3
     if plans.shared_phases(x.shape, w.shape, dilation, x.dtype) is not None:
         return False
-    plans.record(plans.plan_for(Problem.of(x.shape, w.shape, (1,) * ndim, dilation, None,
-                                           x.dtype, x.dtype == w.dtype)))   # (trace())
+    full = [(d * (k - 1), d * (k - 1)) for k, d in zip(w.shape[3:], dilation)]
+    plans.record(plans.plan_for(Problem.of(x.shape, w.shape, (1,) * ndim, dilation, full,
+                                           None, x.dtype == w.dtype)))      # (trace())
     batch, groups, ci = x.shape[:3]
     co, size = w.shape[1], x.shape[3:]
     per_image = groups * math.prod(w.shape[3:]) * co * math.prod(size) * x.dtype.itemsize

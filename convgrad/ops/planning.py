@@ -194,8 +194,9 @@ def input_grad_plan(geo: ConvGeometry, dtype) -> CallPlan:
         if why is not None:
             apart[n] = why
     if not apart:           # the rule's plan of the stride-1 correlation with all of w
+        full = [(d * (k - 1), d * (k - 1)) for k, d in zip(geo.kernel, geo.dilation)]
         whole = Problem.of((sizes[0], g, co, *geo.out_size), (g, ci, co, *geo.kernel),
-                           (1,) * geo.ndim, geo.dilation)
+                           (1,) * geo.ndim, geo.dilation, full)
         note = (f"the {count} stride phases share one stacked matmul of all taps with ∂L/∂y "
                 f"(the plan of that stride-1 correlation below), each phase's products "
                 f"added into its strided view of ∂L/∂x; {scatter}")
