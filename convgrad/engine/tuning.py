@@ -77,6 +77,10 @@ class Tuning:
     # Ci·ΠK ≥ 64: mnist_small fwd f64 2.7 → 1.1 ms (fd92e94)
     fold_positions: int = 1600
     fold_depth: int = 64
+    # a weight gradient of up to this many input channels per group (its problem's images)
+    # by im2col's matmuls batched over the layer's images: ResNet's 3-channel stem ∂w f32
+    # 6.1 → 2.5 ms, f64 10.7 → 5.4; DCGAN's f64 5.2 → 4.1; 4 channels f64 16.4 → 8.5
+    channel_batched_images: int = 4
     # a Winograd block's transformed operands: forward 6 MiB (mnist_2 fwd 2.32 → 2.11 ms
     # against 16), ∂w 16 MiB (deeper is better; baad579)
     winograd_forward_block_bytes: int = 6 * 2**20

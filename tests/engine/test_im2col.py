@@ -6,7 +6,7 @@ group —
 Tested: forced on small problems (stride 2 and groups too: it applies to every problem),
 forward, ∂x and ∂w vs torch and the plain-loop definitions in float32 and float64; the bias
 inside the matmul in each column layout (and rows's bias as its col2im start value); the
-batched-over-channels weight gradient of one channel per group."""
+batched-over-channels weight gradient of few channels per group."""
 
 from dataclasses import replace
 
@@ -40,9 +40,17 @@ def test_bias_in_every_column_layout(case, method):
     Case(size=(10,), kernel=(3,), cin=2, cout=12, batch=3, stride=2, groups=2),
     Case(size=(7, 6), kernel=(2, 3), cin=3, cout=18, batch=2, padding=(1, 0), groups=3,
          dtype="float32"),
+    # few channels per group: a first layer (RGB), 4×4 stride 2 (DCGAN), 4 channels, groups
+    Case(size=(12, 11), kernel=(3, 3), cin=3, cout=8, batch=5, padding=1),
+    Case(size=(16, 16), kernel=(4, 4), cin=3, cout=6, batch=3, stride=2, padding=1,
+         dtype="float32"),
+    Case(size=(9, 10), kernel=(3, 2), cin=4, cout=5, batch=4, dilation=(2, 1)),
+    Case(size=(8, 9), kernel=(3, 3), cin=6, cout=4, batch=3, padding=1, groups=2),
 ], ids=str)
-def test_one_channel_per_group_weight_gradient_path(case, monkeypatch):
-    """The batched-over-channels weight gradient (∂L/∂y read in place) is taken and agrees."""
+def test_few_channels_per_group_weight_gradient_path(case, monkeypatch):
+    """The batched-over-channels weight gradient (∂L/∂y read in place, the images' windows
+    side by side) is taken for up to ``tuning.channel_batched_images`` input channels per
+    group and agrees with torch."""
     from convgrad.engine.algorithms import im2col
 
     used = []

@@ -33,7 +33,8 @@ def im2col(x, w, stride, dilation, bias=None):
     win = sliding_windows(x, kernel, stride, dilation)          # (B, G, Ci, *M, *K)
     out_size = win.shape[3:3 + ndim]
     pk, pm = math.prod(kernel), math.prod(out_size)
-    if pk > pm and batch == 1 and w.strides[2] > w.strides[1]:
+    if pk > pm and batch <= tuning.current().channel_batched_images and \
+            w.strides[2] > w.strides[1]:
         return add_bias(batched_channels(x, w, win, out_size), bias)
     w_mat = w.reshape(groups, co, ci * pk)
     depth, extra = ci * pk, int(bias is not None)      # extra: a row of ones for the bias
@@ -75,27 +76,30 @@ def im2col(x, w, stride, dilation, bias=None):
 
 
 def batched_channels(x, w, win, out_size):
-    """One image (B = 1), many taps, and a kernel whose channel axis is outermost in memory —
-    the weight gradient of a layer with one input channel per group, where the kernel is ∂L/∂y
-    seen batch-major. A matmul batched over the contracted channels, then summed, reads ∂L/∂y
-    in place instead of transposing it."""
+    """Few images (B ≤ ``tuning.channel_batched_images``), many taps, and a kernel whose
+    channel axis is outermost in memory — the weight gradient of a layer with few input
+    channels per group (a network's first layer), where the kernel is ∂L/∂y seen batch-major.
+    A matmul batched over the contracted channels (the layer's images), then summed, reads
+    ∂L/∂y in place instead of transposing it; the columns hold each image's windows with x's
+    rows innermost (contiguous reads), the B images' outputs side by side."""
     ndim = x.ndim - 3
-    groups, ci = x.shape[1:3]
+    batch, groups, ci = x.shape[:3]
     co, kernel = w.shape[1], w.shape[3:]
     pk, pm = math.prod(kernel), math.prod(out_size)
     w_by_channel = np.moveaxis(w, 2, 0).reshape(ci, groups, co, pk)   # a view of ∂L/∂y
-    order = (1, 0, *range(2, 2 + ndim), *range(2 + ndim, 2 + 2 * ndim))  # (Ci, G, *M, *K)
-    per_channel = groups * pk * pm * x.dtype.itemsize
+    spatial = tuple(range(3, 3 + 2 * ndim))
+    order = (2, 1, 0, *spatial)                                        # (Ci, G, B, *M, *K)
+    per_channel = groups * batch * pk * pm * x.dtype.itemsize
     step = max(1, min(ci, min(workspace_share(), tuning.current().tile_bytes) // per_channel))
-    y = np.zeros((groups, co, pm), dtype=x.dtype)
+    y = np.zeros((groups, co, batch * pm), dtype=x.dtype)
     for start in range(0, ci, step):
-        part = win[0, :, start:start + step]                           # (G, c, *M, *K)
+        part = win[:, :, start:start + step]                           # (B, G, c, *M, *K)
         cols = workspace(x.dtype, [part.shape[i] for i in order])
         np.copyto(cols, part.transpose(order))                         # x rows innermost
-        cols = cols.reshape(-1, groups, pm, pk)
+        cols = cols.reshape(-1, groups, batch * pm, pk)
         y += parallel.matmul(w_by_channel[start:start + step],
                              cols.transpose(0, 1, 3, 2)).sum(0)
-    return y.reshape(1, groups, co, *out_size)
+    return y.reshape(groups, co, batch, *out_size).transpose(2, 0, 1, *range(3, 3 + ndim))
 
 
 def exactly(x, w, stride, dilation, pads, bias) -> np.ndarray:
@@ -119,7 +123,8 @@ class Im2col(Algorithm):
         return column_count(problem)
 
     def runtime(self, problem):
-        if problem.batch == 1 and problem.taps > problem.outputs:
+        if (problem.batch <= tuning.current().channel_batched_images
+                and problem.taps > problem.outputs):
             return ("a kernel with its channel axis outermost (a ∂w's ∂L/∂y): matmuls batched "
                     "over the channels, read in place",)
         return ()
