@@ -218,11 +218,16 @@ def shared_phases(x_shape, w_shape, dilation, dtype) -> str | None:
     return why
 
 
+def full_pads(kernel, dilation) -> list[tuple[int, int]]:
+    """The full correlation's padding: ke − 1 = d·(k − 1) on both sides of each axis."""
+    return [(d * (k - 1), d * (k - 1)) for k, d in zip(kernel, dilation)]
+
+
 def full(x_shape, w_shape, dilation) -> tuple[int, ...]:
-    """x (B, G, C, *M) padded by ke − 1 on both sides of each axis: the full correlation's
-    input, whose every output a tap's product of x lands on."""
-    return (*x_shape[:3], *(m + 2 * d * (k - 1)
-                            for m, k, d in zip(x_shape[3:], w_shape[3:], dilation)))
+    """x (B, G, C, *M) padded by ``full_pads``: the full correlation's input, whose every
+    output a tap's product of x lands on."""
+    pads = full_pads(w_shape[3:], dilation)
+    return (*x_shape[:3], *(m + lo + hi for m, (lo, hi) in zip(x_shape[3:], pads)))
 
 
 def _prod(values) -> int:

@@ -156,7 +156,7 @@ def correlate_phases(x: np.ndarray, w: np.ndarray, dilation: Sequence[int], phas
     ndim = x.ndim - 3
     if plans.shared_phases(x.shape, w.shape, dilation, x.dtype) is not None:
         return False
-    full = [(d * (k - 1), d * (k - 1)) for k, d in zip(w.shape[3:], dilation)]
+    full = plans.full_pads(w.shape[3:], dilation)
     plans.record(plans.plan_for(Problem.of(x.shape, w.shape, (1,) * ndim, dilation, full,
                                            None, x.dtype == w.dtype)))      # (trace())
     batch, groups, ci = x.shape[:3]

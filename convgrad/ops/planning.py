@@ -194,7 +194,7 @@ def input_grad_plan(geo: ConvGeometry, dtype) -> CallPlan:
         if why is not None:
             apart[n] = why
     if not apart:           # the rule's plan of the stride-1 correlation with all of w
-        full = [(d * (k - 1), d * (k - 1)) for k, d in zip(geo.kernel, geo.dilation)]
+        full = plans.full_pads(geo.kernel, geo.dilation)
         whole = Problem.of((sizes[0], g, co, *geo.out_size), (g, ci, co, *geo.kernel),
                            (1,) * geo.ndim, geo.dilation, full)
         note = (f"the {count} stride phases share one stacked matmul of all taps with ∂L/∂y "
